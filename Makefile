@@ -170,6 +170,7 @@ include tools/build.mk
 include test/build.mk
 include bench/build.mk
 include man/build.mk
+include fuzz/build.mk
 
 $(B)/.gen: $(GEN_HEADERS)
 	@mkdir -p $(@D)

@@ -6,7 +6,7 @@
 set -e
 set_name=${1:-all}
 
-BUILD_PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev libnl-route-3-dev libcap-dev libbsd-dev"
+BUILD_PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev libnl-route-3-dev libcap-dev libbsd-dev libnftables-dev"
 # The suite drives real programs and builds network namespaces.
 TEST_PKGS="iproute2 nftables procps util-linux"
 FUZZ_PKGS="clang libclang-rt-14-dev"
