@@ -171,12 +171,13 @@ include test/build.mk
 include bench/build.mk
 include man/build.mk
 include fuzz/build.mk
+include demo/build.mk
 
 $(B)/.gen: $(GEN_HEADERS)
 	@mkdir -p $(@D)
 	@touch $@
 
-all: $(ALL_A) $(ALL_SO) $(PC_FILES) $(ALL_TOOLS) $(ALL_TESTS) $(ALL_TEST_HELPERS) $(ALL_BENCH)
+all: $(ALL_A) $(ALL_SO) $(PC_FILES) $(ALL_TOOLS) $(ALL_TESTS) $(ALL_TEST_HELPERS) $(ALL_BENCH) $(ALL_DEMO)
 .PHONY: all
 
 define AREA_RULE
