@@ -71,8 +71,8 @@ endif
 
 CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -I$(B)/include $(PROTOBUF_CFLAGS) $(NL_CFLAGS)
 # Project code: hidden symbols, exports marked CRIMG_API etc.
-CFLAGS_ALL := -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) $(SAN_CFLAGS) -MMD -MP $(CFLAGS)
-LDFLAGS_ALL := $(SAN_LDFLAGS) $(LDFLAGS)
+CFLAGS_ALL = -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) $(SAN_CFLAGS) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL = $(SAN_LDFLAGS) $(LDFLAGS)
 
 # Everything that must exist before any object is compiled (generated
 # headers).  Directories append to it.
@@ -240,4 +240,4 @@ clean:
 	rm -rf build build-san build-fuzz $(CLEAN_EXTRA)
 .PHONY: clean
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/obj-plain -name '*.d' 2>/dev/null)
