@@ -34,7 +34,7 @@ $(B)/include/crimg-types.def: $(CRIMG_TYPEFILES) libcrimg/build.mk
 	$(Q)mv $@.tmp $@
 
 $(B)/include/crimg-types.h: $(B)/include/crimg-types.def
-	$(Q){ echo '/* generated from libcrimg/schema/*.types: record type numbers */'; \
+	$(Q){ echo '/* generated from the libcrimg/schema .types files: record type numbers */'; \
 	  echo '#ifndef CRIMG_TYPES_H'; echo '#define CRIMG_TYPES_H'; \
 	  sed -n 's/^CRIMG_TYPE( *\([^ ,]*\) *, *\([A-Z0-9_]*\) *,.*/#define CRIMG_T_\2 \1u/p' $<; \
 	  echo '#endif'; } > $@.tmp && mv $@.tmp $@
