@@ -2,7 +2,7 @@
 /*
  * test.h - helpers shared by the test programs.  A test is one program:
  * exit 0 pass, 1 fail, 77 skip (printing the reason as its last line).
- * Areas keep their own helpers next to their tests (test/<area>/*.h).
+ * Areas keep their own helpers next to their tests (test/<area>/NAME.h).
  */
 #ifndef CR_TEST_H
 #define CR_TEST_H
