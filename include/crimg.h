@@ -188,9 +188,21 @@ CRIMG_API int crimg_writer__add_iov(struct crimg_writer *w, uint32_t type,
 				    uint32_t flags, const struct iovec *iov,
 				    int iovcnt, uint32_t addflags);
 
+/* A record with exactly these record flags (CRIMG_REC_REQUIRED, _RAW,
+ * _CSUM in any combination; the checksum is computed when _CSUM is set)
+ * and payload: for tools that re-create a stream record by record
+ * (cr-show --encode).  Types 0 and 1 (trailer) give -EINVAL. */
+CRIMG_API int crimg_writer__add_record(struct crimg_writer *w, uint32_t type,
+				       uint32_t flags, const void *buf, size_t len);
+
 /* A raw record written in pieces: begin with its total length, write
  * exactly that many bytes with any number of write_raw calls (addflags as
- * for add_iov), then end.  -EPROTO if the lengths do not add up. */
+ * for add_iov), then end.  -EPROTO if the lengths do not add up.
+ * The header, written first, says whether a payload checksum follows: it
+ * does unless flags has CRIMG_RAW_NO_CSUM, so a record whose bytes come
+ * from splice_raw either passes CRIMG_RAW_NO_CSUM here or gives its own
+ * checksum to end_raw (else end_raw fails with -EINVAL). */
+#define CRIMG_RAW_NO_CSUM 0x00010000u /* begin_raw only: no payload checksum */
 CRIMG_API int crimg_writer__begin_raw(struct crimg_writer *w, uint32_t type,
 				      uint32_t flags, uint64_t len);
 CRIMG_API int crimg_writer__write_raw(struct crimg_writer *w,
@@ -226,6 +238,11 @@ struct crimg_reader_opts {
 	uint32_t flags;        /* CRIMG_R_*; unknown bits give -EINVAL */
 	crimg_log_fn log;
 	void *log_arg;
+	/* If set: when crimg_reader__new fails, the one-line message (what
+	 * crimg_reader__errmsg would say, e.g. "empty input: ...") is stored
+	 * here, NUL-terminated and cut to errbuf_len. */
+	char *errbuf;
+	size_t errbuf_len;
 };
 #define CRIMG_R_NO_SPLICE 0x1u /* skip and pass payloads with read/write only */
 

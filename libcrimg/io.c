@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * io.c - full reads and writes that survive signals (EINTR), short
+ * transfers and non-blocking fds (EAGAIN: wait with poll).  Our tools
+ * live among ptrace stops and signals; every byte of the stream goes
+ * through here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void crimg__wait(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+bool crimg__is_pipe(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+ssize_t crimg__read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				crimg__wait(fd, POLLIN);
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+static void iov_advance(struct iovec **iov, int *iovcnt, size_t n)
+{
+	while (*iovcnt && n >= (*iov)->iov_len) {
+		n -= (*iov)->iov_len;
+		(*iov)++;
+		(*iovcnt)--;
+	}
+	if (*iovcnt && n) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + n;
+		(*iov)->iov_len -= n;
+	}
+}
+
+/* Reads until every iovec is full or the input ends; *done_out gets the
+ * byte count either way.  Returns 0 or -errno. */
+ssize_t crimg__readv_full(int fd, struct iovec *iov, int iovcnt, size_t *done_out)
+{
+	size_t done = 0;
+
+	*done_out = 0;
+	while (iovcnt && !iov->iov_len) {
+		iov++;
+		iovcnt--;
+	}
+	while (iovcnt) {
+		ssize_t n = readv(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				crimg__wait(fd, POLLIN);
+				continue;
+			}
+			*done_out = done;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += n;
+		iov_advance(&iov, &iovcnt, n);
+	}
+	*done_out = done;
+	return 0;
+}
+
+int crimg__write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, (const char *)buf + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				crimg__wait(fd, POLLOUT);
+				continue;
+			}
+			return -errno;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+int crimg__writev_full(int fd, struct iovec *iov, int iovcnt)
+{
+	while (iovcnt && !iov->iov_len) {
+		iov++;
+		iovcnt--;
+	}
+	while (iovcnt) {
+		ssize_t n = writev(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				crimg__wait(fd, POLLOUT);
+				continue;
+			}
+			return -errno;
+		}
+		iov_advance(&iov, &iovcnt, n);
+		while (iovcnt && !iov->iov_len) {
+			iov++;
+			iovcnt--;
+		}
+	}
+	return 0;
+}
+
+int crimg__vmsplice_full(int fd, struct iovec *iov, int iovcnt)
+{
+	while (iovcnt && !iov->iov_len) {
+		iov++;
+		iovcnt--;
+	}
+	while (iovcnt) {
+		ssize_t n = vmsplice(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt, SPLICE_F_GIFT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				crimg__wait(fd, POLLOUT);
+				continue;
+			}
+			return -errno;
+		}
+		iov_advance(&iov, &iovcnt, n);
+		while (iovcnt && !iov->iov_len) {
+			iov++;
+			iovcnt--;
+		}
+	}
+	return 0;
+}
+
+ssize_t crimg__splice_full(int in, int out, uint64_t len)
+{
+	uint64_t done = 0;
+
+	while (done < len) {
+		size_t want = len - done > (1u << 30) ? (1u << 30) : (size_t)(len - done);
+		ssize_t n = splice(in, NULL, out, NULL, want, SPLICE_F_MOVE);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				/* either side may be non-blocking */
+				struct pollfd p[2] = { { .fd = in, .events = POLLIN },
+						       { .fd = out, .events = POLLOUT } };
+				while (poll(p, 2, -1) < 0 && errno == EINTR)
+					;
+				continue;
+			}
+			if (done && errno == EINVAL)
+				return -EIO;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
