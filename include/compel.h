@@ -1,5 +1,241 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* compel.h - placeholder, see the issue that builds libcompel */
+/*
+ * compel.h - run code inside a live process without it noticing.
+ *
+ * libcompel seizes a process with PTRACE_SEIZE + PTRACE_INTERRUPT (never
+ * SIGSTOP), reads and writes its threads' registers and signal state, runs
+ * system calls in it, injects freestanding "parasite" code that talks to us
+ * over a unix socket, and cures it: the process goes on as if nothing had
+ * happened.
+ *
+ * Canonical call sequence
+ * -----------------------
+ *
+ *   struct compel_proc *p;
+ *   struct compel_thread *t;
+ *   int err;
+ *
+ *   // 1. Seize every thread; all are now in a ptrace-stop.
+ *   err = compel_proc_seize(pid, NULL, &p);
+ *   if (err < 0)
+ *           return err;                      // -ESRCH, -EPERM, ...
+ *
+ *   // 2. Inspect: registers, rseq, signal mask, pending signals.
+ *   compel_proc__for_each_thread(p, t) {
+ *           uint8_t regs[512];
+ *           int n = compel_thread__get_regset(t, NT_PRSTATUS, regs, sizeof(regs));
+ *           ...
+ *   }
+ *
+ *   // 3. Run a system call in the leader (registers are restored).
+ *   int64_t ret;
+ *   err = compel_remote_syscall(compel_proc__leader(p), &ret, __NR_getpid,
+ *                               (uint64_t[6]){0});
+ *
+ *   // 4. Infect: map a parasite, talk to it, cure.
+ *   struct compel_infect *inf;
+ *   err = compel_infect(p, NULL, &inf);     // see "Infection" below
+ *   ...
+ *   err = compel_cure(inf);                 // every trace removed
+ *
+ *   // 5. Release: detach; the threads continue exactly as they were.
+ *   compel_proc_release(p, 0);
+ *
+ * Chain-loading (the checkpoint stages exec each other): ptrace
+ * attachments survive the tracer's execve.  Before the exec call
+ * compel_proc_release(p, COMPEL_RELEASE_KEEP), which frees the handle but
+ * leaves every thread traced and stopped; after the exec the next program
+ * calls compel_proc_seize(pid, &opts with COMPEL_SEIZE_ADOPT, &p).
+ *
+ * Conventions
+ * -----------
+ * Functions return 0 (or a count) on success and a negative errno on
+ * failure.  Constructors fill their ret_ pointer only on success.  Getters
+ * lend: the returned pointer lives as long as its parent.  Options structs
+ * start with `size_t sz` (set it to sizeof the struct; NULL means
+ * defaults).  Unknown flag bits give -EINVAL.  The library never prints:
+ * install a log callback with compel_set_log().
+ *
+ * Errors shared by most calls:
+ *   -ESRCH    the process or thread is gone (or exited meanwhile)
+ *   -EPERM    ptrace is not allowed (needs CAP_SYS_PTRACE over the target,
+ *             or the target is a kernel thread, or Yama forbids it)
+ *   -EINVAL   bad argument, unknown flag bit
+ *   -ENOMEM   out of memory
+ *   -ETIMEDOUT a thread did not stop in time
+ *
+ * Thread safety: a compel_proc belongs to the thread that seized it
+ * (ptrace requests must come from the tracing thread).
+ */
 #ifndef COMPEL_H
 #define COMPEL_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COMPEL_API __attribute__((visibility("default")))
+
+/* ---- logging -------------------------------------------------------- */
+
+/* level is a syslog level (LOG_ERR=3 ... LOG_DEBUG=7); messages above
+ * max_level are not formatted at all.  fn NULL turns logging off. */
+typedef void (*compel_log_fn)(int level, const char *msg, void *arg);
+COMPEL_API void compel_set_log(compel_log_fn fn, void *arg, int max_level);
+
+/* ---- seizing ---------------------------------------------------------- */
+
+struct compel_proc;   /* a seized process (a set of seized threads) */
+struct compel_thread; /* one seized thread */
+
+/* Only the thread `pid` names (a tid), not the whole thread group. */
+#define COMPEL_SEIZE_THREAD 0x1u
+/* Take over threads this process already traces and that are already in
+ * a ptrace-stop (left so by compel_proc_release(COMPEL_RELEASE_KEEP)
+ * before an execve of the tracer).  No new PTRACE_SEIZE is done.  Gives
+ * -EPERM if some thread is not traced by us. */
+#define COMPEL_SEIZE_ADOPT 0x2u
+
+struct compel_seize_opts {
+	size_t sz;
+	uint32_t flags;      /* COMPEL_SEIZE_* */
+	uint32_t timeout_ms; /* wait for each stop; 0 = 5000 */
+};
+
+/*
+ * Seizes `pid` (a tgid: every thread of it, looping until the thread list
+ * is stable).  Each thread is PTRACE_SEIZEd and PTRACE_INTERRUPTed; a
+ * signal arriving meanwhile is delivered first, as if it came just before
+ * the freeze.  Zombie threads are listed (state COMPEL_TASK_ZOMBIE) but
+ * not traced.  Returns 0 and *ret_proc, or:
+ *   -ESRCH  no such process, or it is a zombie / exiting
+ *   -EPERM  not allowed (see above); -EBUSY already traced by another
+ *   -EDEADLK pid is the calling process itself
+ */
+COMPEL_API int compel_proc_seize(pid_t pid, const struct compel_seize_opts *opts,
+				 struct compel_proc **ret_proc);
+
+/* Leave every thread traced and in its ptrace-stop, free the handle only
+ * (for an execve of the tracer; the next program adopts them). */
+#define COMPEL_RELEASE_KEEP 0x1u
+/* Kill the process (SIGKILL) instead of letting it run. */
+#define COMPEL_RELEASE_KILL 0x2u
+
+/*
+ * Restores every register, signal mask and FPU state that the library
+ * changed and detaches: the threads continue exactly as they were (an
+ * interrupted system call is restarted, a job-control stopped process stays
+ * stopped).  Frees p in every case (NULL is a no-op).  Returns 0 or the
+ * first error met (the other threads are still released).
+ */
+COMPEL_API int compel_proc_release(struct compel_proc *p, uint32_t flags);
+
+COMPEL_API pid_t compel_proc__pid(const struct compel_proc *p);
+COMPEL_API unsigned compel_proc__nr_threads(const struct compel_proc *p);
+/* The i-th thread (0 <= i < nr_threads), NULL past the end. */
+COMPEL_API struct compel_thread *compel_proc__thread(struct compel_proc *p, unsigned i);
+/* The thread whose tid is the pid (NULL with COMPEL_SEIZE_THREAD of
+ * another tid: then the only thread is returned). */
+COMPEL_API struct compel_thread *compel_proc__leader(struct compel_proc *p);
+COMPEL_API struct compel_thread *compel_proc__find_thread(struct compel_proc *p, pid_t tid);
+/* Iteration: next thread after prev (NULL = first), NULL at the end. */
+COMPEL_API struct compel_thread *compel_thread__next(struct compel_proc *p,
+						     struct compel_thread *prev);
+#define compel_proc__for_each_thread(p, t) \
+	for ((t) = compel_thread__next((p), NULL); (t); (t) = compel_thread__next((p), (t)))
+
+/* Thread state, as it was when seized. */
+#define COMPEL_TASK_RUNNING 1u /* running user code (or runnable) */
+#define COMPEL_TASK_SYSCALL 2u /* inside a system call (see __syscall_nr) */
+#define COMPEL_TASK_STOPPED 3u /* job-control stopped (SIGSTOP etc.); stays so */
+#define COMPEL_TASK_ZOMBIE 4u  /* exited, not reaped: not traced, no state */
+
+COMPEL_API pid_t compel_thread__tid(const struct compel_thread *t);
+COMPEL_API uint32_t compel_thread__state(const struct compel_thread *t);
+/* The system call the thread was in when seized, or -1. */
+COMPEL_API long compel_thread__syscall_nr(const struct compel_thread *t);
+COMPEL_API struct compel_proc *compel_thread__proc(struct compel_thread *t);
+
+/* ---- registers and signal state --------------------------------------- */
+
+/*
+ * Reads regset `type` (NT_PRSTATUS, NT_PRFPREG, NT_X86_XSTATE, ... from
+ * <elf.h>) with PTRACE_GETREGSET into buf.  Returns the number of bytes
+ * filled (the whole xsave area for NT_X86_XSTATE: size the buffer with
+ * compel_thread__regset_size) or -errno (-ENODEV: no such regset here,
+ * -ENOSPC: buf too small).  The values are those of the thread as it was
+ * seized, even after remote syscalls or an infection.
+ */
+COMPEL_API int compel_thread__get_regset(struct compel_thread *t, uint32_t type,
+					 void *buf, size_t len);
+/* The size of regset `type` on this machine, or -errno. */
+COMPEL_API int compel_thread__regset_size(struct compel_thread *t, uint32_t type);
+/* Writes a regset; it becomes the state the thread resumes with. */
+COMPEL_API int compel_thread__set_regset(struct compel_thread *t, uint32_t type,
+					 const void *buf, size_t len);
+/*
+ * NT_PRSTATUS as the thread will really resume: if it was interrupted in a
+ * restartable system call, the registers that re-execute it (instruction
+ * pointer back on the syscall instruction, the number in the result
+ * register).  This is what a checkpoint should save.
+ */
+COMPEL_API int compel_thread__get_resume_regs(struct compel_thread *t, void *buf, size_t len);
+
+/* PTRACE_GET_RSEQ_CONFIGURATION; rseq_abi_pointer 0 if none registered. */
+struct compel_rseq {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+COMPEL_API int compel_thread__rseq(struct compel_thread *t, struct compel_rseq *out);
+
+/* The blocked signal mask (bit n-1 is signal n). */
+COMPEL_API int compel_thread__sigmask(struct compel_thread *t, uint64_t *mask);
+COMPEL_API int compel_thread__set_sigmask(struct compel_thread *t, uint64_t mask);
+
+/*
+ * Pending signals, without dequeuing them (PTRACE_PEEKSIGINFO): the
+ * thread's private queue, or with shared=1 the process-wide queue.  Fills
+ * up to max entries and returns how many, or -errno.
+ */
+COMPEL_API int compel_thread__pending(struct compel_thread *t, int shared,
+				      siginfo_t *out, unsigned max);
+
+/* ---- remote system calls and memory ----------------------------------- */
+
+/*
+ * Runs system call nr with args[0..5] in thread t, which must be stopped
+ * (every seized thread is).  *ret gets the raw result (a negative errno for
+ * a failing call).  Every register is as before afterwards.  Signals stay
+ * blocked in t while it is seized (restored at release).  Returns 0, or
+ * -ESRCH if the thread died (e.g. the call was exit), -ENOEXEC if no
+ * syscall instruction was found in the target (no vDSO and no libc).
+ */
+COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long nr,
+				     const uint64_t args[6]);
+
+/* mmap in the task; *ret_addr gets the address.  The remote call's error
+ * (e.g. -ENOMEM) is returned as is. */
+COMPEL_API int compel_remote_mmap(struct compel_thread *t, uint64_t addr, uint64_t len,
+				  int prot, int flags, int fd, uint64_t off, uint64_t *ret_addr);
+COMPEL_API int compel_remote_munmap(struct compel_thread *t, uint64_t addr, uint64_t len);
+
+/* Reads/writes the task's memory (through /proc/PID/mem: works on
+ * read-only pages too).  Returns bytes done (short at an unmapped page)
+ * or -errno (-EIO: nothing at addr). */
+COMPEL_API ssize_t compel_proc__read_mem(struct compel_proc *p, uint64_t addr, void *buf,
+					 size_t len);
+COMPEL_API ssize_t compel_proc__write_mem(struct compel_proc *p, uint64_t addr,
+					  const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * arch.h - what the generic code needs from an architecture.  Each
+ * architecture implements it in libcompel/arch/<arch>/ (only x86_64 now).
+ */
+#ifndef COMPEL_ARCH_H
+#define COMPEL_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__)
+#include <sys/user.h>
+struct arch_regs {
+	struct user_regs_struct r;
+};
+#define ARCH_NT_XSTATE 0x202 /* NT_X86_XSTATE */
+#else
+#error "libcompel: this architecture is not supported yet"
+#endif
+
+/* Syscall instruction bytes, searched for in the target's code. */
+extern const uint8_t arch_syscall_insn[];
+extern const size_t arch_syscall_insn_len;
+#define ARCH_NR_RT_SIGRETURN arch_nr_rt_sigreturn
+extern const long arch_nr_rt_sigreturn;
+
+/* Sets regs to run syscall nr(args) at the syscall instruction at ip. */
+void arch_regs_setup_syscall(struct arch_regs *r, uint64_t ip, long nr, const uint64_t args[6]);
+int64_t arch_regs_retval(const struct arch_regs *r);
+/* The syscall the thread is in (orig_ax) or -1. */
+long arch_regs_syscall_nr(const struct arch_regs *r);
+/* Computes the registers to resume with so that an interrupted restartable
+ * syscall is executed again; returns 1 if changed. */
+int arch_regs_restart(const struct arch_regs *in, struct arch_regs *out);
+/* Sets up a call of ip(arg0, arg1, arg2) on stack sp. */
+void arch_regs_setup_call(struct arch_regs *r, uint64_t ip, uint64_t sp,
+			  uint64_t a0, uint64_t a1, uint64_t a2);
+uint64_t arch_regs_ip(const struct arch_regs *r);
+uint64_t arch_regs_sp(const struct arch_regs *r);
+
+/*
+ * Signal frame for rt_sigreturn: lets the parasite restore the original
+ * registers, mask, FPU state and sigaltstack by itself.  Writes at most
+ * arch_sigframe_size(xs_len) bytes to buf, laid out for address `addr`
+ * (64-byte aligned); *sp_out is the stack pointer the rt_sigreturn syscall
+ * must run with.
+ */
+size_t arch_sigframe_size(size_t xs_len);
+int arch_sigframe_build(void *buf, uint64_t addr, const struct arch_regs *regs,
+			uint64_t sigmask, const void *xs, size_t xs_len,
+			uint64_t ss_sp, uint32_t ss_flags, uint64_t ss_size, uint64_t *sp_out);
+
+#endif

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* internal.h - libcompel private definitions (never included by users). */
+#ifndef COMPEL_INTERNAL_H
+#define COMPEL_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "compel.h"
+#include "arch.h"
+
+void compel_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define pr_err(...) compel_log(3, __VA_ARGS__)
+#define pr_warn(...) compel_log(4, __VA_ARGS__)
+#define pr_info(...) compel_log(6, __VA_ARGS__)
+#define pr_debug(...) compel_log(7, __VA_ARGS__)
+
+struct compel_thread {
+	struct compel_proc *proc;
+	pid_t tid;
+	uint32_t state;
+	bool traced;        /* we hold a ptrace attachment */
+	bool regs_valid;    /* regs/resume below hold the seized state */
+	bool regs_dirty;    /* we wrote registers: write back `resume` at release */
+	bool mask_valid, mask_dirty;
+	bool blocked;       /* every signal blocked by us while seized */
+	bool xs_valid, xs_dirty;
+	bool in_sysexit;    /* the current stop is a syscall-exit stop */
+	int stop_sig;       /* group-stop signal, 0 for our interrupt stop */
+	struct arch_regs regs;   /* as seized */
+	struct arch_regs resume; /* as it must resume (restart applied) */
+	uint64_t sigmask;        /* as seized */
+	void *xs;                /* xsave area as seized */
+	size_t xs_len;
+};
+
+struct compel_proc {
+	pid_t pid;
+	uint32_t flags;
+	int mem_fd;          /* /proc/PID/mem, lazily opened */
+	unsigned nr, cap;
+	struct compel_thread **th;
+	uint64_t syscall_ip; /* address of a syscall instruction in the task, 0 unknown */
+	unsigned timeout_ms;
+};
+
+/* ptrace wait with timeout: returns status via *st, 0, or -errno. */
+int compel_wait_stop(struct compel_thread *t, int *st);
+/* Makes the thread's saved state valid (regs, mask) and signals blocked. */
+int compel_thread_prepare(struct compel_thread *t);
+int compel_thread_load_xstate(struct compel_thread *t);
+int compel_find_syscall_ip(struct compel_proc *p);
+/* Resumes t with `req` (PTRACE_CONT/SYSCALL) and waits for a syscall stop.
+ * Returns 0 or -errno. */
+int compel_syscall_step(struct compel_thread *t, int req);
+int compel_regs_set_live(struct compel_thread *t, const struct arch_regs *r);
+int compel_regs_get_live(struct compel_thread *t, struct arch_regs *r);
+
+static inline int neg_errno(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+#endif

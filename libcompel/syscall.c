@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Remote system calls.  No code is written into the task: the thread is
+ * pointed at a syscall instruction that already exists in its address
+ * space (the vDSO has some, libc many) and driven with PTRACE_SYSCALL from
+ * the syscall-entry stop to the syscall-exit stop, where the result is
+ * read and the registers put back.  Nothing in the task's memory ever
+ * refers to us, so a tracer killed at any moment leaves no broken code.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int mem_fd(struct compel_proc *p)
+{
+	char path[64];
+
+	if (p->mem_fd >= 0)
+		return p->mem_fd;
+	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
+	p->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (p->mem_fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return p->mem_fd;
+}
+
+COMPEL_API ssize_t compel_proc__read_mem(struct compel_proc *p, uint64_t addr, void *buf,
+					 size_t len)
+{
+	int fd = mem_fd(p);
+	size_t done = 0;
+
+	if (fd < 0)
+		return fd;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(addr + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (done)
+				break;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+COMPEL_API ssize_t compel_proc__write_mem(struct compel_proc *p, uint64_t addr,
+					  const void *buf, size_t len)
+{
+	int fd = mem_fd(p);
+	size_t done = 0;
+
+	if (fd < 0)
+		return fd;
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(addr + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (done)
+				break;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Finds a syscall instruction: first in the vDSO, then in any other
+ * executable mapping. */
+int compel_find_syscall_ip(struct compel_proc *p)
+{
+	char path[64], line[512];
+	FILE *f;
+	int pass;
+
+	if (p->syscall_ip)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
+	for (pass = 0; pass < 2 && !p->syscall_ip; pass++) {
+		f = fopen(path, "re");
+		if (!f)
+			return errno == ENOENT ? -ESRCH : -errno;
+		while (!p->syscall_ip && fgets(line, sizeof(line), f)) {
+			unsigned long start, end;
+			char perms[8];
+			size_t len, i;
+			uint8_t *buf;
+			ssize_t n;
+
+			if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
+				continue;
+			if (perms[2] != 'x')
+				continue;
+			if (pass == 0 && !strstr(line, "[vdso]"))
+				continue;
+			len = end - start;
+			if (len > (8u << 20))
+				len = 8u << 20;
+			buf = malloc(len);
+			if (!buf)
+				break;
+			n = compel_proc__read_mem(p, start, buf, len);
+			for (i = 0; n > 0 && i + arch_syscall_insn_len <= (size_t)n; i++) {
+				if (!memcmp(buf + i, arch_syscall_insn, arch_syscall_insn_len)) {
+					p->syscall_ip = start + i;
+					break;
+				}
+			}
+			free(buf);
+		}
+		fclose(f);
+	}
+	if (!p->syscall_ip) {
+		pr_err("no syscall instruction found in process %d", p->pid);
+		return -ENOEXEC;
+	}
+	pr_debug("process %d: syscall instruction at %#llx", p->pid,
+		 (unsigned long long)p->syscall_ip);
+	return 0;
+}
+
+/* Resumes with req and waits for the next stop that is a syscall stop.
+ * Group-stops met on the way are resumed through. */
+int compel_syscall_step(struct compel_thread *t, int req)
+{
+	int st, err;
+
+	for (;;) {
+		if (ptrace((enum __ptrace_request)req, t->tid, NULL, NULL) < 0)
+			return neg_errno();
+		err = compel_wait_stop(t, &st);
+		if (err)
+			return err;
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
+			return 0;
+		if ((st >> 16) == PTRACE_EVENT_STOP)
+			continue; /* a group stop or a late interrupt: go on */
+		/* signal-delivery-stop: every signal is blocked but forced
+		 * ones (a fault in our code): report it */
+		pr_err("thread %d: unexpected signal %d during a remote call", t->tid,
+		       WSTOPSIG(st));
+		return -EFAULT;
+	}
+}
+
+COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long nr,
+				     const uint64_t args[6])
+{
+	static const uint64_t zero[6];
+	struct arch_regs r;
+	int err, err2;
+
+	if (!t || !ret)
+		return -EINVAL;
+	err = compel_thread_prepare(t);
+	if (err)
+		return err;
+	err = compel_find_syscall_ip(t->proc);
+	if (err)
+		return err;
+	r = t->regs;
+	arch_regs_setup_syscall(&r, t->proc->syscall_ip, nr, args ? args : zero);
+	err = compel_regs_set_live(t, &r);
+	if (err)
+		return err;
+	err = compel_syscall_step(t, PTRACE_SYSCALL); /* entry */
+	if (!err)
+		err = compel_syscall_step(t, PTRACE_SYSCALL); /* exit */
+	if (!err)
+		err = compel_regs_get_live(t, &r);
+	if (err == -ESRCH)
+		return err;
+	err2 = compel_regs_set_live(t, &t->resume);
+	if (err)
+		return err;
+	if (err2)
+		return err2;
+	*ret = arch_regs_retval(&r);
+	return 0;
+}
+
+COMPEL_API int compel_remote_mmap(struct compel_thread *t, uint64_t addr, uint64_t len,
+				  int prot, int flags, int fd, uint64_t off, uint64_t *ret_addr)
+{
+	uint64_t a[6] = { addr, len, (uint64_t)prot, (uint64_t)flags, (uint64_t)(int64_t)fd, off };
+	int64_t r;
+	int err = compel_remote_syscall(t, &r, __NR_mmap, a);
+
+	if (err)
+		return err;
+	if (r < 0 && r > -4096)
+		return (int)r;
+	if (ret_addr)
+		*ret_addr = (uint64_t)r;
+	return 0;
+}
+
+COMPEL_API int compel_remote_munmap(struct compel_thread *t, uint64_t addr, uint64_t len)
+{
+	uint64_t a[6] = { addr, len };
+	int64_t r;
+	int err = compel_remote_syscall(t, &r, __NR_munmap, a);
+
+	return err ? err : (int)r;
+}
