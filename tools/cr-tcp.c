@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cr-tcp: take a live TCP connection out of a running process into an image
+ * stream, and give it back to a program (exec) or to a running process
+ * (SCM_RIGHTS over a unix socket).  See cr-tcp(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include <crimg.h>
+#include <soccr.h>
+
+#include "tool.h"
+
+#define MAX_CONNS 250  /* what one SCM_RIGHTS message carries */
+
+static void usage(void)
+{
+	printf("usage: cr-tcp save -p PID -f FD [-o FILE] [--detach] [-v]\n"
+	       "       cr-tcp restore [--fd N] [-i FILE] [-v] -- PROGRAM [ARG...]\n"
+	       "       cr-tcp restore --send-to UNIX-SOCKET-PATH [-i FILE] [-v]\n"
+	       "\n"
+	       "save     writes the TCP connection (or listening socket) on fd FD of\n"
+	       "         process PID to stdout; the socket stays frozen in that process\n"
+	       "restore  recreates the connections of the stream and execs PROGRAM with\n"
+	       "         them on fd N (default 3), N+1, ... or sends them over a unix socket\n"
+	       "\nexit status: 0 ok, 1 failed, 2 usage, 3 no privilege, 4 unsupported,\n"
+	       "5 bad image, 6 no such process or fd; see cr-tcp(1)\n");
+}
+
+static int errcode(int err)
+{
+	err = err < 0 ? -err : err;
+	if (err == ENOTSOCK || err == EPROTONOSUPPORT)
+		return CR_EX_UNSUPPORTED;
+	return tool_exit_code(err);
+}
+
+/* ---- save ---------------------------------------------------------------- */
+
+static int cmd_save(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "pid", required_argument, NULL, 'p' }, { "fd", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' }, { "detach", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	long pid = -1, fd = -1;
+	const char *out = NULL;
+	int c, detach = 0, pidfd, sk, ofd = STDOUT_FILENO, r;
+	struct soccr_tcp *t;
+	struct crimg_writer *w;
+	char d[160];
+
+	while ((c = getopt_long(argc, argv, "p:f:o:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p': pid = tool_parse_long(optarg); if (pid <= 0) tool_usage_error("bad pid '%s'", optarg); break;
+		case 'f': fd = tool_parse_long(optarg); if (fd < 0) tool_usage_error("bad fd '%s'", optarg); break;
+		case 'o': out = optarg; break;
+		case 'd': detach = 1; break;
+		case 'v': tool_verbose++; break;
+		case 'h': usage(); return 0;
+		default: tool_usage_error("bad option");
+		}
+	}
+	if (pid < 0 || fd < 0)
+		tool_usage_error("save needs -p PID and -f FD");
+	if (optind != argc)
+		tool_usage_error("unexpected argument '%s'", argv[optind]);
+
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0) {
+		r = errno;
+		tool_die(r == ESRCH ? CR_EX_NOTFOUND : errcode(r), "no such process %ld%s%s", pid,
+			 r == ESRCH ? "" : ": ", r == ESRCH ? "" : strerror(r));
+	}
+	sk = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	if (sk < 0) {
+		r = errno;
+		if (r == EBADF)
+			tool_die(CR_EX_NOTFOUND, "process %ld has no fd %ld", pid, fd);
+		tool_die(errcode(r), "cannot take fd %ld of process %ld: %s%s", fd, pid, strerror(r),
+			 r == EPERM ? " (ptrace access to the process is needed)" : "");
+	}
+	close(pidfd);
+
+	LIBSOCCR_OPTS(soccr_save_opts, so, .log = tool_lib_log);
+	r = soccr_save(sk, &so, &t);
+	if (r < 0) {
+		if (r == -ENOTSOCK || r == -EPROTONOSUPPORT)
+			tool_die(CR_EX_UNSUPPORTED, "fd %ld of process %ld is not a TCP socket", fd, pid);
+		if (r == -EPERM)
+			tool_die(CR_EX_PERM, "cannot save fd %ld of process %ld: CAP_NET_ADMIN is needed", fd, pid);
+		tool_die(errcode(r), "cannot save fd %ld of process %ld: %s", fd, pid, strerror(-r));
+	}
+	tool_debug("saved %s", soccr_tcp__describe(t, d, sizeof(d)));
+
+	if (out) {
+		ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (ofd < 0)
+			tool_die(CR_EX_FAIL, "cannot create %s: %s", out, strerror(errno));
+	}
+	LIBCRIMG_OPTS(crimg_writer_opts, wo, .producer = "cr-tcp", .log = tool_lib_log);
+	r = crimg_writer__new(ofd, &wo, &w);
+	if (r >= 0) {
+		r = soccr_tcp__write(t, w);
+		if (r >= 0)
+			r = crimg_writer__finish(w);
+		if (r < 0)
+			tool_msg("cannot write the image: %s", *crimg_writer__errmsg(w) ? crimg_writer__errmsg(w)
+										 : strerror(-r));
+		crimg_writer__free(w);
+	} else {
+		tool_msg("cannot write the image: %s", strerror(-r));
+	}
+	if (r < 0) {
+		/* The connection goes on where it was: nothing was handed over. */
+		soccr_resume(sk);
+		soccr_tcp__free(t);
+		return CR_EX_FAIL;
+	}
+	if (detach) {
+		/* Unhash the socket silently (it is in repair mode), so that the
+		 * same network namespace can take the connection. */
+		struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+		if (soccr_tcp__state(t) != SOCCR_LISTEN && connect(sk, &sa, sizeof(sa)) < 0)
+			tool_msg("cannot detach the socket in process %ld: %s", pid, strerror(errno));
+		if (soccr_tcp__state(t) == SOCCR_LISTEN && shutdown(sk, SHUT_RDWR) < 0)
+			tool_msg("cannot stop the listener in process %ld: %s", pid, strerror(errno));
+	}
+	close(sk);
+	soccr_tcp__free(t);
+	return 0;
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+static int restore_all(const char *in, int *fds, unsigned *n)
+{
+	struct crimg_reader *r;
+	const struct crimg_record *rec;
+	int ifd = STDIN_FILENO, ret;
+
+	*n = 0;
+	if (in) {
+		ifd = open(in, O_RDONLY | O_CLOEXEC);
+		if (ifd < 0)
+			tool_die(errno == ENOENT ? CR_EX_NOTFOUND : CR_EX_FAIL, "cannot open %s: %s", in,
+				 strerror(errno));
+	}
+	LIBCRIMG_OPTS(crimg_reader_opts, ro, .log = tool_lib_log);
+	ret = crimg_reader__new(ifd, &ro, &r);
+	if (ret < 0)
+		tool_die(errcode(ret), "cannot read the image: %s", strerror(-ret));
+	while ((ret = crimg_reader__next(r, &rec)) > 0) {
+		struct soccr_tcp *t;
+		const struct soccr_tcp *c;
+		char d[160];
+
+		if (rec->type != CRIMG_T_TCP_CONN && rec->type != CRIMG_T_TCP_LISTEN) {
+			ret = crimg_reader__skip_unknown(r);
+			if (ret < 0)
+				break;
+			continue;
+		}
+		LIBSOCCR_OPTS(soccr_read_opts, rdo, .log = tool_lib_log);
+		ret = soccr_tcp__read(r, rec, &rdo, &t);
+		if (ret < 0)
+			tool_die(errcode(ret), "bad TCP record in the image: %s", strerror(-ret));
+		if (*n + 1 + soccr_tcp__nr_children(t) > MAX_CONNS)
+			tool_die(CR_EX_UNSUPPORTED, "more than %d connections in one image", MAX_CONNS);
+		LIBSOCCR_OPTS(soccr_restore_opts, so, .log = tool_lib_log);
+		ret = soccr_restore(t, &so, &fds[*n]);
+		if (ret < 0)
+			tool_die(ret == -EPERM ? CR_EX_PERM : errcode(ret), "cannot restore %s: %s",
+				 soccr_tcp__describe(t, d, sizeof(d)), strerror(-ret));
+		tool_debug("restored %s", soccr_tcp__describe(t, d, sizeof(d)));
+		(*n)++;
+		soccr_tcp_for_each_child(t, c) {
+			ret = soccr_restore(c, &so, &fds[*n]);
+			if (ret < 0)
+				tool_die(errcode(ret), "cannot restore %s: %s", soccr_tcp__describe(c, d, sizeof(d)),
+					 strerror(-ret));
+			(*n)++;
+		}
+		soccr_tcp__free(t);
+	}
+	if (ret < 0)
+		tool_die(errcode(ret), "bad image: %s", crimg_reader__errmsg(r));
+	crimg_reader__free(r);
+	if (in)
+		close(ifd);
+	if (!*n)
+		tool_die(CR_EX_IMAGE, "no TCP connection in the image");
+	return 0;
+}
+
+static int send_to(const char *path, const int *fds, unsigned n)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char cbuf[CMSG_SPACE(sizeof(int) * MAX_CONNS)];
+	char line[32];
+	struct iovec iov;
+	struct msghdr mh = { 0 };
+	struct cmsghdr *cm;
+	int s;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		tool_usage_error("unix socket path too long");
+	strcpy(sun.sun_path, path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		tool_die(errno == ENOENT || errno == ECONNREFUSED ? CR_EX_NOTFOUND : CR_EX_FAIL,
+			 "cannot connect to %s: %s", path, strerror(errno));
+	snprintf(line, sizeof(line), "cr-tcp %u\n", n);
+	iov.iov_base = line;
+	iov.iov_len = strlen(line);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_control = cbuf;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	while (sendmsg(s, &mh, MSG_NOSIGNAL) < 0) {
+		if (errno != EINTR)
+			tool_die(CR_EX_FAIL, "cannot send the sockets to %s: %s", path, strerror(errno));
+	}
+	close(s);
+	return 0;
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "fd", required_argument, NULL, 'n' }, { "input", required_argument, NULL, 'i' },
+		{ "send-to", required_argument, NULL, 's' }, { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	const char *in = NULL, *to = NULL;
+	long base = 3;
+	int c, fds[MAX_CONNS];
+	unsigned n, i;
+	char env[16];
+
+	while ((c = getopt_long(argc, argv, "+n:i:s:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'n': base = tool_parse_long(optarg); if (base < 0 || base > 1000000) tool_usage_error("bad fd '%s'", optarg); break;
+		case 'i': in = optarg; break;
+		case 's': to = optarg; break;
+		case 'v': tool_verbose++; break;
+		case 'h': usage(); return 0;
+		default: tool_usage_error("bad option");
+		}
+	}
+	if (to && optind != argc)
+		tool_usage_error("--send-to takes no program");
+	if (!to && optind == argc)
+		tool_usage_error("restore needs -- PROGRAM or --send-to PATH");
+	restore_all(in, fds, &n);
+	if (to) {
+		send_to(to, fds, n);
+		return 0;
+	}
+	/* Move the sockets to base, base+1, ... without clobbering each other:
+	 * first out of the way (above every target), then into place. */
+	for (i = 0; i < n; i++) {
+		int f = fcntl(fds[i], F_DUPFD_CLOEXEC, (int)base + (int)n);
+
+		if (f < 0)
+			tool_die(CR_EX_FAIL, "fcntl: %s", strerror(errno));
+		close(fds[i]);
+		fds[i] = f;
+	}
+	for (i = 0; i < n; i++) {
+		if (dup2(fds[i], (int)base + (int)i) < 0)
+			tool_die(CR_EX_FAIL, "dup2: %s", strerror(errno));
+		close(fds[i]);
+	}
+	snprintf(env, sizeof(env), "%u", n);
+	setenv("CR_TCP_FDS", env, 1);
+	execvp(argv[optind], argv + optind);
+	tool_die(errno == ENOENT ? CR_EX_NOTFOUND : CR_EX_FAIL, "cannot run %s: %s", argv[optind],
+		 strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	tool_init(argv[0]);
+	if (argc < 2)
+		tool_usage_error("a command is needed: save or restore");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage();
+		return 0;
+	}
+	if (!strcmp(argv[1], "save"))
+		return cmd_save(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "restore"))
+		return cmd_restore(argc - 1, argv + 1);
+	tool_usage_error("unknown command '%s'", argv[1]);
+}
