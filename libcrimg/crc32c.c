@@ -115,6 +115,8 @@ static uint32_t hw_blocks(uint32_t outer, const uint8_t *p, size_t nblocks)
 		uint64_t a = ~0u, b = ~0u, c = ~0u;
 		const uint8_t *pa = p, *pb = p + CRIMG_CSUM_BLOCK, *pc = p + 2 * CRIMG_CSUM_BLOCK;
 
+		/* (Software prefetch of the next group was tried: +10% on
+		 * data from DRAM, -25% on data in cache; left out.) */
 		for (size_t i = 0; i < CRIMG_CSUM_BLOCK; i += 16) {
 			uint64_t va0, vb0, vc0, va1, vb1, vc1;
 
