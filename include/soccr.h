@@ -13,13 +13,13 @@
  *     //    peer's packets from reaching a closed port while the
  *     //    connection has no socket:
  *     r = soccr_netlock__new(NULL, &lk);
- *     r = soccr_netlock__add_fd(lk, fd);
  *
- *     // 2. freeze and read the socket.  fd goes into repair mode and
- *     //    stays there: from now on it neither sends nor accepts
+ *     // 2. lock, freeze and read the socket.  fd goes into repair mode
+ *     //    and stays there: from now on it neither sends nor accepts
  *     //    anything, and closing it sends nothing to the peer (no FIN,
  *     //    no RST).
- *     r = soccr_save(fd, NULL, &t);
+ *     LIBSOCCR_OPTS(soccr_save_opts, so, .lock = lk);
+ *     r = soccr_save(fd, &so, &t);
  *
  *     // 3. write it to an image stream (or keep it in memory)
  *     r = soccr_tcp__write(t, writer);
@@ -149,11 +149,16 @@ SOCCR_API unsigned soccr_tcp__nr_children(const struct soccr_tcp *t);
 
 /* ---- save ----------------------------------------------------------- */
 
+struct soccr_netlock;
 struct soccr_save_opts {
 	size_t sz;
 	uint32_t flags;        /* SOCCR_SAVE_*; unknown bits give -EINVAL */
 	soccr_log_fn log;
 	void *log_arg;
+	/* If set, the connection is added to this lock before it is frozen,
+	 * and so is every connection taken from a listener's accept queue
+	 * (their addresses are only known once they are accepted). */
+	struct soccr_netlock *lock;
 };
 /* Leave the socket out of repair mode and without the drop filter when
  * the save is done (a "peek": the connection goes on in this socket, and

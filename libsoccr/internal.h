@@ -82,6 +82,7 @@ struct soccr_tcp {
 SOCCR_HIDDEN struct soccr_tcp *soccr_tcp_alloc(void);
 SOCCR_HIDDEN void soccr_sockopts_save(int fd, int family, bool listener, struct soccr_sockopts *so,
 				      const struct soccr_log *lg);
+#define SOCCR_SOCKOPTS_CONN 0x80000000u /* flags: a connection, not a listener */
 SOCCR_HIDDEN int soccr_sockopts_restore(int fd, int family, const struct soccr_sockopts *so,
 					uint32_t flags, const struct soccr_log *lg);
 /* Checks a connection read from outside (image) for consistency. */

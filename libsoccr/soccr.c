@@ -361,10 +361,10 @@ static int save_conn(int fd, struct soccr_tcp *t, const struct tinfo *ti, const 
 static int save_listener(int fd, struct soccr_tcp *t, const struct tinfo *ti, uint32_t flags,
 			 const struct soccr_save_opts *opts, const struct soccr_log *lg)
 {
-	LIBSOCCR_OPTS(soccr_save_opts, copts, .log = lg->fn, .log_arg = lg->arg);
+	LIBSOCCR_OPTS(soccr_save_opts, copts, .log = lg->fn, .log_arg = lg->arg,
+		      .lock = OPTS_GET(opts, lock, NULL));
 	int fl, r = 0;
 
-	(void)opts;
 	t->backlog = ti->sacked ? ti->sacked : 128;
 	if (flags & SOCCR_SAVE_NO_CHILDREN)
 		return 0;
@@ -435,7 +435,11 @@ SOCCR_API int soccr_save(int fd, const struct soccr_save_opts *opts, struct socc
 		goto fail;
 	}
 
-	/* Freeze first: from here on the peer's segments are dropped. */
+	/* Lock and freeze first: from here on the peer's segments are
+	 * dropped. */
+	if (OPTS_GET(opts, lock, NULL) &&
+	    (r = soccr_netlock__add_fd(OPTS_GET(opts, lock, NULL), fd)) < 0)
+		goto fail;
 	if ((r = soccr_filter_drop(fd)) < 0) {
 		loge(&lg, "cannot attach the drop filter: %s", strerror(-r));
 		goto fail;
@@ -653,7 +657,7 @@ static int restore_conn(const struct soccr_tcp *t, uint32_t flags, const struct 
 	if ((r = soccr_filter_drop(fd)) < 0)
 		goto fail;
 	if (!(flags & SOCCR_RESTORE_NO_SOCKOPTS) &&
-	    (r = soccr_sockopts_restore(fd, t->family, &t->so, flags, lg)) < 0)
+	    (r = soccr_sockopts_restore(fd, t->family, &t->so, flags | SOCCR_SOCKOPTS_CONN, lg)) < 0)
 		goto fail;
 	if (bind(fd, (const struct sockaddr *)&t->local, t->local_len) < 0) {
 		r = bind_err(errno, &t->local, lg);

@@ -113,6 +113,11 @@ int soccr_sockopts_restore(int fd, int family, const struct soccr_sockopts *so, 
 
 		if (!(so->have & (1ull << d->idx)) || !(d->families & fammask(family)))
 			continue;
+		/* Repair mode binds with forced reuse (the listener of the
+		 * connection may hold the port); SO_REUSE* would undo it, and
+		 * they mean nothing to a connected socket. */
+		if ((flags & SOCCR_SOCKOPTS_CONN) && (d->idx == SO_I_REUSEADDR || d->idx == SO_I_REUSEPORT))
+			continue;
 		if (d->idx == SO_I_RCVBUF || d->idx == SO_I_SNDBUF) {
 			if (flags & SOCCR_RESTORE_NO_BUFSIZE)
 				continue;

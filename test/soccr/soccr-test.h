@@ -236,7 +236,6 @@ static inline struct soccr_tcp *image_roundtrip(const struct soccr_tcp *t)
  * gets the saved state (caller frees). */
 static inline int handoff(int fd, struct soccr_tcp **saved)
 {
-	LIBSOCCR_OPTS(soccr_save_opts, so, .log = st_log);
 	LIBSOCCR_OPTS(soccr_restore_opts, ro, .log = st_log);
 	LIBSOCCR_OPTS(soccr_netlock_opts, lo, .log = st_log);
 	struct soccr_netlock *lk;
@@ -244,7 +243,7 @@ static inline int handoff(int fd, struct soccr_tcp **saved)
 	int nfd;
 
 	t_ok(soccr_netlock__new(&lo, &lk));
-	t_ok(soccr_netlock__add_fd(lk, fd));
+	LIBSOCCR_OPTS(soccr_save_opts, so, .log = st_log, .lock = lk);
 	t_ok(soccr_save(fd, &so, &t));
 	t2 = image_roundtrip(t);
 	soccr_tcp__free(t);
