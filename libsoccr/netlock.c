@@ -21,6 +21,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 #include "internal.h"
 
@@ -83,6 +85,18 @@ static int run(struct soccr_netlock *lk, const char *cmd)
 	return -EIO;
 }
 
+/* libnftables prints to stderr when it cannot open its netlink socket:
+ * find out first, and stay silent as a library must. */
+static bool have_net_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return true;   /* let nftables decide */
+	return d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
+}
+
 SOCCR_API int soccr_netlock__new(const struct soccr_netlock_opts *opts, struct soccr_netlock **ret)
 {
 	static unsigned seq;
@@ -97,6 +111,11 @@ SOCCR_API int soccr_netlock__new(const struct soccr_netlock_opts *opts, struct s
 		return -ENOMEM;
 	lk->lg.fn = OPTS_GET(opts, log, NULL);
 	lk->lg.arg = OPTS_GET(opts, log_arg, NULL);
+	if (!have_net_admin()) {
+		loge(&lk->lg, "network lock: CAP_NET_ADMIN is needed to change nftables");
+		r = -EPERM;
+		goto fail;
+	}
 	if ((r = load_nft(&lk->lg)) < 0)
 		goto fail;
 	lk->ctx = nft.ctx_new(0);

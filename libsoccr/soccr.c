@@ -441,7 +441,8 @@ SOCCR_API int soccr_save(int fd, const struct soccr_save_opts *opts, struct socc
 	    (r = soccr_netlock__add_fd(OPTS_GET(opts, lock, NULL), fd)) < 0)
 		goto fail;
 	if ((r = soccr_filter_drop(fd)) < 0) {
-		loge(&lg, "cannot attach the drop filter: %s", strerror(-r));
+		loge(&lg, "cannot attach the drop filter: %s%s", strerror(-r),
+		     r == -EPERM ? " (CAP_NET_ADMIN is needed in the socket's network namespace)" : "");
 		goto fail;
 	}
 	soccr_sockopts_save(fd, family, t->state == SOCCR_LISTEN, &t->so, &lg);
@@ -654,8 +655,10 @@ static int restore_conn(const struct soccr_tcp *t, uint32_t flags, const struct 
 	if ((r = repair_on(fd, lg)) < 0)
 		goto fail;
 	/* Nothing from the peer until the state is complete. */
-	if ((r = soccr_filter_drop(fd)) < 0)
+	if ((r = soccr_filter_drop(fd)) < 0) {
+		loge(lg, "cannot attach the drop filter: %s", strerror(-r));
 		goto fail;
+	}
 	if (!(flags & SOCCR_RESTORE_NO_SOCKOPTS) &&
 	    (r = soccr_sockopts_restore(fd, t->family, &t->so, flags | SOCCR_SOCKOPTS_CONN, lg)) < 0)
 		goto fail;
