@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <crimg.h>
 #include <soccr.h>
@@ -26,11 +27,13 @@
 static void usage(void)
 {
 	printf("usage: cr-tcp save -p PID -f FD [-o FILE] [--detach] [-v]\n"
+	       "       cr-tcp lock -p PID -f FD [-p PID -f FD]... -- COMMAND [ARG...]\n"
 	       "       cr-tcp restore [--fd N] [-i FILE] [-v] -- PROGRAM [ARG...]\n"
 	       "       cr-tcp restore --send-to UNIX-SOCKET-PATH [-i FILE] [-v]\n"
 	       "\n"
 	       "save     writes the TCP connection (or listening socket) on fd FD of\n"
 	       "         process PID to stdout; the socket stays frozen in that process\n"
+	       "lock     runs COMMAND while the connections are locked (nftables)\n"
 	       "restore  recreates the connections of the stream and execs PROGRAM with\n"
 	       "         them on fd N (default 3), N+1, ... or sends them over a unix socket\n"
 	       "\nexit status: 0 ok, 1 failed, 2 usage, 3 no privilege, 4 unsupported,\n"
@@ -45,6 +48,99 @@ static int errcode(int err)
 	return tool_exit_code(err);
 }
 
+/* Duplicates fd FD of process PID into this process. */
+static int take_fd(long pid, long fd)
+{
+	int pidfd, sk, r;
+
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0) {
+		r = errno;
+		tool_die(r == ESRCH ? CR_EX_NOTFOUND : errcode(r), "no such process %ld%s%s", pid,
+			 r == ESRCH ? "" : ": ", r == ESRCH ? "" : strerror(r));
+	}
+	sk = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	if (sk < 0) {
+		r = errno;
+		if (r == EBADF)
+			tool_die(CR_EX_NOTFOUND, "process %ld has no fd %ld", pid, fd);
+		tool_die(errcode(r), "cannot take fd %ld of process %ld: %s%s", fd, pid, strerror(r),
+			 r == EPERM ? " (ptrace access to the process is needed)" : "");
+	}
+	close(pidfd);
+	return sk;
+}
+
+/* ---- lock ---------------------------------------------------------------- */
+
+static int cmd_lock(int argc, char **argv)
+{
+	LIBSOCCR_OPTS(soccr_netlock_opts, lo, .log = tool_lib_log);
+	struct soccr_netlock *lk;
+	long pid = -1, pids[MAX_CONNS], fds[MAX_CONNS];
+	int c, r, st, n = 0, i;
+	pid_t child;
+
+	while ((c = getopt(argc, argv, "+p:f:vh")) != -1) {
+		switch (c) {
+		case 'p':
+			pid = tool_parse_long(optarg);
+			if (pid <= 0)
+				tool_usage_error("bad pid '%s'", optarg);
+			break;
+		case 'f':
+			if (n == MAX_CONNS)
+				tool_usage_error("too many connections");
+			fds[n] = tool_parse_long(optarg);
+			pids[n] = pid;
+			if (fds[n] < 0 || pid < 0)
+				tool_usage_error("-f FD needs a valid fd after -p PID");
+			n++;
+			break;
+		case 'v': tool_verbose++; break;
+		case 'h': usage(); return 0;
+		default: tool_usage_error("bad option");
+		}
+	}
+	if (!n || optind == argc)
+		tool_usage_error("lock needs -p PID -f FD and -- COMMAND");
+	r = soccr_netlock__new(&lo, &lk);
+	if (r < 0)
+		tool_die(r == -EPERM ? CR_EX_PERM : CR_EX_FAIL, "cannot create the network lock: %s",
+			 r == -ENOSYS ? "libnftables is not installed" : strerror(-r));
+	for (i = 0; i < n; i++) {
+		int sk = take_fd(pids[i], fds[i]);
+
+		r = soccr_netlock__add_fd(lk, sk);
+		if (r == -ENOTCONN || r == -ENOTSOCK || r == -EAFNOSUPPORT || r == -EOPNOTSUPP)
+			tool_die(CR_EX_UNSUPPORTED, "fd %ld of process %ld is not a TCP connection or listener",
+				 fds[i], pids[i]);
+		if (r < 0)
+			tool_die(errcode(r), "cannot lock fd %ld of process %ld: %s", fds[i], pids[i], strerror(-r));
+		close(sk);
+	}
+	tool_debug("%u connection(s) locked", soccr_netlock__count(lk));
+	child = fork();
+	if (child < 0)
+		tool_die(CR_EX_FAIL, "fork: %s", strerror(errno));
+	if (child == 0) {
+		execvp(argv[optind], argv + optind);
+		tool_msg("cannot run %s: %s", argv[optind], strerror(errno));
+		_exit(errno == ENOENT ? CR_EX_NOTFOUND : CR_EX_FAIL);
+	}
+	while (waitpid(child, &st, 0) < 0)
+		if (errno != EINTR)
+			tool_die(CR_EX_FAIL, "waitpid: %s", strerror(errno));
+	r = soccr_netlock__release(lk);
+	soccr_netlock__free(lk);
+	if (r < 0)
+		tool_msg("cannot release the lock cleanly: %s (it goes away with this process)", strerror(-r));
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	tool_msg("%s was killed by signal %d", argv[optind], WTERMSIG(st));
+	return CR_EX_FAIL;
+}
+
 /* ---- save ---------------------------------------------------------------- */
 
 static int cmd_save(int argc, char **argv)
@@ -56,7 +152,7 @@ static int cmd_save(int argc, char **argv)
 	};
 	long pid = -1, fd = -1;
 	const char *out = NULL;
-	int c, detach = 0, pidfd, sk, ofd = STDOUT_FILENO, r;
+	int c, detach = 0, sk, ofd = STDOUT_FILENO, r;
 	struct soccr_tcp *t;
 	struct crimg_writer *w;
 	char d[160];
@@ -77,21 +173,7 @@ static int cmd_save(int argc, char **argv)
 	if (optind != argc)
 		tool_usage_error("unexpected argument '%s'", argv[optind]);
 
-	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-	if (pidfd < 0) {
-		r = errno;
-		tool_die(r == ESRCH ? CR_EX_NOTFOUND : errcode(r), "no such process %ld%s%s", pid,
-			 r == ESRCH ? "" : ": ", r == ESRCH ? "" : strerror(r));
-	}
-	sk = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
-	if (sk < 0) {
-		r = errno;
-		if (r == EBADF)
-			tool_die(CR_EX_NOTFOUND, "process %ld has no fd %ld", pid, fd);
-		tool_die(errcode(r), "cannot take fd %ld of process %ld: %s%s", fd, pid, strerror(r),
-			 r == EPERM ? " (ptrace access to the process is needed)" : "");
-	}
-	close(pidfd);
+	sk = take_fd(pid, fd);
 
 	LIBSOCCR_OPTS(soccr_save_opts, so, .log = tool_lib_log);
 	r = soccr_save(sk, &so, &t);
@@ -308,6 +390,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "save"))
 		return cmd_save(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "lock"))
+		return cmd_lock(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))
 		return cmd_restore(argc - 1, argv + 1);
 	tool_usage_error("unknown command '%s'", argv[1]);

@@ -1,0 +1,64 @@
+#!/bin/bash
+# A connection moves from one server process to a running backend in the
+# middle of a two-way bulk transfer, on the same host (loopback), with
+# the tools only:
+#   cr-tcp lock -p A -f FD -- sh -c 'cr-tcp save -p A -f FD --detach |
+#                                    cr-tcp restore --send-to backend.sock'
+# The client checks every byte of both streams and must see no reset; the
+# backend checks the rest of the client's stream.  IPv4, then IPv6.
+set -u
+B=$CR_BUILD/test/soccr/helpers/bulk
+dir=$(mktemp -d /tmp/soccr-handoff.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$dir"/*.log; do [ -f "$f" ] && sed "s|^|  $(basename "$f"): |" "$f"; done; exit 1; }
+
+cr-tcp lock -h >/dev/null || fail "cr-tcp not found"
+nft list tables >/dev/null 2>&1 || { echo "nftables not usable here"; exit 77; }
+
+TOTAL=$((256 * 1024 * 1024))
+
+# $1: address, $2: port, $3: mode (send-to | exec)
+run() {
+	local addr=$1 port=$2 mode=$3 a c b fd sent rcvd
+	rm -f "$dir/state" "$dir/b.sock"
+	if true; then
+		"$B" backend "$dir/b.sock" "$dir/state" "$TOTAL" 2>"$dir/backend.log" &
+		b=$!; pids+=("$b")
+	fi
+	"$B" server "$addr" "$port" "$TOTAL" "$dir/state" 2>"$dir/server.log" &
+	a=$!; pids+=("$a")
+	sleep 0.2
+	"$B" client "$addr" "$port" "$TOTAL" 2>"$dir/client.log" &
+	c=$!; pids+=("$c")
+	sleep 0.3
+	kill -0 "$c" 2>/dev/null || fail "client ended before the hand-off"
+	kill -USR1 "$a"
+	for i in $(seq 100); do [ -f "$dir/state" ] && break; sleep 0.05; done
+	[ -f "$dir/state" ] || fail "server did not stop"
+	read -r fd sent rcvd < "$dir/state"
+	echo "hand-off ($mode, $addr) at sent $sent received $rcvd of $TOTAL"
+	for i in $(seq 100); do [ -S "$dir/b.sock" ] && break; sleep 0.05; done
+	cr-tcp lock -p "$a" -f "$fd" -- sh -c \
+		"cr-tcp save -p $a -f $fd --detach | cr-tcp restore --send-to $dir/b.sock" \
+		2>"$dir/crtcp.log" || fail "cr-tcp failed ($?)"
+	# The old server's socket is in repair mode and detached: killing it
+	# sends nothing.
+	kill -9 "$a"; wait "$a" 2>/dev/null
+	wait "$c" || fail "client failed"
+	wait "$b" || fail "backend failed"
+	cat "$dir/backend.log"
+	grep -q "all correct" "$dir/client.log" || fail "client did not finish"
+	cat "$dir/client.log"
+	nft list tables | grep -q soccr_lock && fail "a lock table was left behind"
+	return 0
+}
+
+run 127.0.0.1 $((20000 + RANDOM % 20000)) send-to
+run ::1 $((20000 + RANDOM % 20000)) send-to
+echo PASS
