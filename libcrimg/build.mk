@@ -46,3 +46,6 @@ $(B)/include/crimg-proto.h: $(CRIMG_PB_H) libcrimg/build.mk
 	  echo '#endif'; } > $@.tmp && mv $@.tmp $@
 
 $(eval $(call LIBRARY,crimg,0,$(CRIMG_OBJS),$(PROTOBUF_LIBS),libprotobuf-c,the checkpoint image stream))
+
+# cr-show: the image inspector (decode to JSON, views, encode back).
+$(eval $(call TOOL,cr-show,crimg))

@@ -37,7 +37,7 @@ static void vset(struct crimg_reader *r, const char *fmt, va_list ap)
 {
 	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
 	if (r->log)
-		r->log(LOG_ERR, r->errmsg, r->log_arg);
+		r->log(LOG_DEBUG, r->errmsg, r->log_arg); /* returned anyway */
 }
 
 /* Stream errors: the position is lost, the error sticks. */

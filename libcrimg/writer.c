@@ -45,7 +45,7 @@ static int wfail(struct crimg_writer *w, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(w->errmsg, sizeof(w->errmsg), fmt, ap);
 	va_end(ap);
-	wlog(w, LOG_ERR, "%s", w->errmsg);
+	wlog(w, LOG_DEBUG, "%s", w->errmsg); /* returned anyway */
 	return err;
 }
 
