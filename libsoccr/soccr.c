@@ -64,7 +64,7 @@ SOCCR_API const char *soccr_state_name(uint32_t state)
 	return "?";
 }
 
-#define F(s) (1u << (s))
+#define F(s) ((s) < 32u ? 1u << (s) : 0u)
 #define ST_OK (F(SOCCR_ESTABLISHED) | F(SOCCR_FIN_WAIT1) | F(SOCCR_FIN_WAIT2) | \
 	       F(SOCCR_CLOSE_WAIT) | F(SOCCR_LAST_ACK) | F(SOCCR_CLOSING))
 #define ST_OUR_FIN (F(SOCCR_FIN_WAIT1) | F(SOCCR_FIN_WAIT2) | F(SOCCR_LAST_ACK) | F(SOCCR_CLOSING))
