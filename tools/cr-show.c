@@ -1398,6 +1398,7 @@ static void usage(void)
 	       "      --view NAME    show a view; --view list lists them\n"
 	       "  -j, --json         views print JSON\n"
 	       "  -e, --encode       read JSON (as printed with --payload), write a stream\n"
+	       "  -t, --types        list the record types this build knows\n"
 	       "  -v, --verbose      more messages\n"
 	       "  -h, --help         this help\n"
 	       "Exit status: 0 ok, 1 failure, 2 usage, 5 invalid image or JSON.\n");
@@ -1413,16 +1414,17 @@ int main(int argc, char **argv)
 		{ "view", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "encode", no_argument, NULL, 'e' },
+		{ "types", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *input = NULL, *output = NULL, *view = NULL;
-	bool do_encode = false;
+	bool do_encode = false, list_types = false;
 	int c, fd, ret;
 
 	tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "i:o:psjevh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:o:psjetvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i': input = optarg; break;
 		case 'o': output = optarg; break;
@@ -1431,6 +1433,7 @@ int main(int argc, char **argv)
 		case 'V': view = optarg; break;
 		case 'j': opt_json = true; break;
 		case 'e': do_encode = true; break;
+		case 't': list_types = true; break;
 		case 'v': tool_verbose++; break;
 		case 'h': usage(); return CR_EX_OK;
 		default: tool_usage_error("unknown option");
@@ -1443,6 +1446,25 @@ int main(int argc, char **argv)
 	}
 	if (do_encode && (view || opt_payload))
 		tool_usage_error("--encode takes no --view, --summary or --payload");
+	if (list_types) {
+		const struct crimg_type_info *ti;
+
+		crimg_for_each_type(ti) {
+			if (opt_json) {
+				printf("{\"type\":%u,\"name\":\"%s\",\"raw\":%s,\"required\":%s,"
+				       "\"message\":%s%s%s}\n", ti->type, ti->name,
+				       ti->flags & CRIMG_REC_RAW ? "true" : "false",
+				       ti->flags & CRIMG_REC_REQUIRED ? "true" : "false",
+				       ti->desc ? "\"" : "", ti->desc ? ti->desc->name : "null",
+				       ti->desc ? "\"" : "");
+			} else {
+				printf("0x%04x %-20s %-8s %-24s %s\n", ti->type, ti->name,
+				       ti->flags & CRIMG_REC_REQUIRED ? "required" : "-",
+				       ti->desc ? ti->desc->name : "(raw)", ti->doc);
+			}
+		}
+		return CR_EX_OK;
+	}
 	if (view && !strcmp(view, "list")) {
 		for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
 			printf("%-12s %s\n", views[i].name, views[i].doc);
