@@ -620,7 +620,7 @@ CRIMG_API int crimg_reader__read_msg(struct crimg_reader *r, const ProtobufCMess
 	err = check_payload_call(r, 0);
 	if (err < 0)
 		return err;
-	if (r->left != r->rec.len || r->done)
+	if (r->left != r->rec.len || (r->rec.len && r->done))
 		return soft_fail(r, -EINVAL, "%s: read_msg on a payload already partly read",
 				 where(r, w, sizeof(w)));
 	if (r->rec.len > CRIMG_MAX_MSG_LEN)

@@ -615,7 +615,7 @@ CRIMG_API int crimg_writer__copy_record(struct crimg_writer *w, struct crimg_rea
 		return ret;
 	if (r->err)
 		return r->err;
-	if (!r->have_rec || r->left != r->rec.len || r->done)
+	if (!r->have_rec || r->left != r->rec.len || (r->rec.len && r->done))
 		return wfail(w, -EINVAL, "copy_record: the reader is not at the start of a record");
 	rec = &r->rec;
 	crimg__fill_hdr(hdr, w->records, rec->type, rec->flags, rec->len);

@@ -49,6 +49,22 @@ cr-show -e "$t/m.json" > "$t/m2.img" || fail "re-encode from fields"
 cmp "$t/m.img" "$t/m2.img" || fail "messages from fields differ"
 echo "messages from fields: ok"
 
+# every kind of protobuf field, and an empty message, from fields alone
+cat > "$t/all.json" <<'JSON'
+{"records":[
+{"name":"TEST_ALL","msg":{"i32":-2147483648,"i64":-9223372036854775808,"u32":4294967295,"u64":18446744073709551615,"s32":-5,"s64":-6,"f32":7,"f64":8,"sf32":-9,"sf64":-10,"fl":1.5,"db":0.1,"b":true,"s":"str","by":"AQI=","color":"BLUE","sub":{"seq":1,"text":"t"},"subs":[{"seq":2},{"seq":3,"values":[1]}],"strs":["a","","c"],"rs64":[-1,0,1],"colors":["RED","GREEN",7],"ch_str":"chosen","bools":[true,false],"dbls":["NaN","Infinity",-0.0,1e300],"byss":["","AA=="]}},
+{"name":"TEST_ALL","msg":{}},
+{"name":"TEST_ALL","msg":{"ch_num":0,"color":"RED","b":false,"s":""}}
+]}
+JSON
+cr-show -e "$t/all.json" > "$t/all.img" || fail "encode all"
+cr-show "$t/all.img" > "$t/all.out" || fail "decode all"
+grep -q '"color":"BLUE","sub":{"seq":1,"text":"t"},"subs":\[{"seq":2},{"seq":3,"values":\[1\]}\]' "$t/all.out" || fail "nested: $(cat "$t/all.out")"
+grep -q '"dbls":\["NaN","Infinity",-0,1.0000000000000001e+300\]' "$t/all.out" || fail "doubles: $(cat "$t/all.out")"
+grep -q '"len":0,"csum":"0x00000000","verified":true,"msg":{}}' "$t/all.out" || fail "empty message"
+cr-show -e "$t/all.out" | cmp - "$t/all.img" || fail "every field type: not identical"
+echo "every field type: ok"
+
 # raw records need --payload to be re-encoded
 cr-show "$t/a.img" > "$t/nopayload.json"
 cr-show -e "$t/nopayload.json" > /dev/null 2> "$t/err"

@@ -33,6 +33,8 @@ static void source(int fd)
 			t_ok(crimg_writer__add_iov(w, CRIMG_T_TEST_RAW, 0, &v, 1, i % 4 ? 0 : CRIMG_ADD_NO_CSUM));
 		}
 	}
+	/* an empty message: zero-length payloads are copied too */
+	t_ok(crimg_writer__add_record(w, CRIMG_T_TEST_ALL, CRIMG_REC_CSUM, NULL, 0));
 	t_ok(crimg_writer__finish(w));
 	crimg_writer__free(w);
 }
@@ -80,6 +82,13 @@ static void sink(int fd, int drop)
 		if (i == NREC) {
 			ProtobufCMessage *pm;
 
+			t_assert(rec->type == CRIMG_T_TEST_ALL && rec->len == 0);
+			t_ok(crimg_reader__read_msg(r, &crimg__test_all__descriptor, &pm));
+			t_assert(crimg_reader__payload_verified(r));
+			protobuf_c_message_free_unpacked(pm, NULL);
+		} else if (i == NREC + 1) {
+			ProtobufCMessage *pm;
+
 			t_ok(crimg_reader__read_msg(r, &crimg__test_msg__descriptor, &pm));
 			t_assert(((Crimg__TestMsg *)pm)->seq == 1000);
 			protobuf_c_message_free_unpacked(pm, NULL);
@@ -101,7 +110,7 @@ static void sink(int fd, int drop)
 	}
 	if (ret < 0)
 		t_fail("sink: %s", crimg_reader__errmsg(r));
-	t_assert(seen == NREC + 1 - (drop >= 0));
+	t_assert(seen == NREC + 2 - (drop >= 0));
 	crimg_reader__free(r);
 	free(buf);
 }
