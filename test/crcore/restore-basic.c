@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * restore-basic: a single-threaded victim (helpers/v-basic: heap, sparse
+ * anonymous memory, PROT_NONE and read-only regions, a modified private
+ * file mapping, a file at an offset, TLS, a signal mask and handlers) is
+ * checkpointed with the TEST-ONLY producer (restore-mkimg.h), killed, and
+ * restored by cr-assemble; the restored process checks itself after
+ * SIGTERM.  Runs the file form with --pidfile and the --wait form.
+ */
+#include "restore-mkimg.h"
+#include "restore-util.h"
+
+static void dump_to(pid_t v, const char *img)
+{
+	struct mk_ctx *c = calloc(1, sizeof(*c));
+	int fd = open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		t_fail("create %s: %s", img, strerror(errno));
+	if (mk_seize(c, v) < 0 || mk_write(c, fd) < 0)
+		t_fail("test-only dump of %d: %s", (int)v, c->err);
+	close(fd);
+	mk_release(c);
+	free(c);
+}
+
+static pid_t prepare(const char *dir, const char *name, char *out, char *img)
+{
+	char *args[] = { out, NULL };
+	pid_t v;
+
+	snprintf(out, 4096, "%s/%s.out", dir, name);
+	snprintf(img, 4096, "%s/%s.img", dir, name);
+	v = ru_start_victim("v-basic", args);
+	if (!ru_wait_line(out, "READY", 5000)) {
+		ru_kill_reap(v);
+		t_fail("%s: the victim did not get ready", name);
+	}
+	dump_to(v, img);
+	ru_kill_reap(v);
+	return v;
+}
+
+static void expect_pass(const char *name, pid_t pid, const char *out)
+{
+	if (kill(pid, SIGTERM) < 0)
+		t_fail("%s: restored process %d is not there: %s", name, (int)pid, strerror(errno));
+	if (!ru_wait_line(out, "PASS", 5000)) {
+		ru_dump_file(out);
+		kill(pid, SIGKILL);
+		t_fail("%s: the restored process did not pass its checks", name);
+	}
+}
+
+int main(void)
+{
+	const char *dir = t_tmpdir();
+	char out[4096], img[4096], pf[4096];
+	pid_t v, pid;
+	int r;
+
+	/* 1: from a file, detached, --pidfile */
+	v = prepare(dir, "file", out, img);
+	snprintf(pf, sizeof(pf), "%s/file.pid", dir);
+	{
+		char *argv[] = { "cr-assemble", "-i", img, "--pidfile", pf, NULL };
+
+		r = ru_run(-1, argv);
+	}
+	if (r != 0)
+		t_fail("file: cr-assemble exited %d", r);
+	pid = ru_read_pidfile(pf);
+	if (pid != v)
+		t_fail("file: restored pid %d, the original was %d", (int)pid, (int)v);
+	expect_pass("file", pid, out);
+	ru_wait_gone(pid, 3000);
+
+	/* 2: --wait, stdin: cr-assemble stays the parent and exits with the status */
+	v = prepare(dir, "wait", out, img);
+	snprintf(pf, sizeof(pf), "%s/wait.pid", dir);
+	{
+		pid_t ca = fork();
+		int st, in;
+
+		if (ca == 0) {
+			in = open(img, O_RDONLY);
+			dup2(in, 0);
+			execlp("cr-assemble", "cr-assemble", "--wait", "--pidfile", pf, (char *)NULL);
+			_exit(127);
+		}
+		for (int i = 0; i < 500 && !(pid = ru_read_pidfile(pf)); i++)
+			usleep(10000);
+		if (pid != v) {
+			ru_kill_reap(ca);
+			t_fail("wait: no pid file or wrong pid (%d, want %d)", (int)pid, (int)v);
+		}
+		expect_pass("wait", pid, out);
+		waitpid(ca, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			t_fail("wait: cr-assemble --wait ended with status 0x%x, want exit 0", st);
+	}
+	printf("PASS\n");
+	return 0;
+}
