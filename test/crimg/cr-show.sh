@@ -109,6 +109,15 @@ printf '{"records":[{"type":61441,"msg":{"nope":1}}]}' | cr-show -e > /dev/null 
 printf '{"records":[' | cr-show -e > /dev/null 2> "$t/err"
 [ $? = 5 ] && grep -q 'line 1' "$t/err" || fail "bad json: $(cat "$t/err")"
 
+# the example of cr-image(5), byte for byte
+want="89 43 52 49 4d 47 0d 0a 01 00 00 00 40 00 00 00 65 78 61 6d 70 6c 65 00 00 00 00 00 00 00 00 00
+ 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 e1 ef fb 82
+ 01 00 00 00 05 00 00 00 18 00 00 00 00 00 00 00 00 00 00 00 a3 9e c9 63 00 00 00 00 00 00 00 00
+ 40 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 94 32 0a 1a"
+got=$(echo '{"stream":{"producer":"example"},"records":[]}' | cr-show --encode | od -An -tx1 -w32 -v)
+[ "$(echo $got)" = "$(echo $want)" ] || fail "cr-image(5) example: $got"
+echo "cr-image(5) example: ok"
+
 # usage errors: exit 2
 cr-show --bogus < /dev/null > /dev/null 2>&1; [ $? = 2 ] || fail "bad option"
 cr-show --view nope < /dev/null > /dev/null 2>&1; [ $? = 2 ] || fail "bad view"
