@@ -1004,9 +1004,16 @@ static void __attribute__((noreturn, format(printf, 2, 3))) eerr(struct enc *e, 
 
 static int b64val(int c)
 {
-	const char *p = c ? strchr(b64, c) : NULL;
+	static signed char tab[256];
+	static bool init;
 
-	return p ? (int)(p - b64) : -1;
+	if (!init) {
+		memset(tab, -1, sizeof(tab));
+		for (int i = 0; i < 64; i++)
+			tab[(unsigned char)b64[i]] = i;
+		init = true;
+	}
+	return c >= 0 && c < 256 ? tab[c] : -1;
 }
 
 /* Decodes base64 (strict, with padding); returns a malloc'd buffer. */
@@ -1302,6 +1309,142 @@ static void encode_record(struct enc *e, struct crimg_writer *w, const struct jv
 			 *crimg_writer__errmsg(w) ? crimg_writer__errmsg(w) : strerror(-ret));
 }
 
+/* Streams a base64 "payload" of a raw record straight from the input into
+ * the stream: begin_raw, write_raw in chunks, end_raw.  The opening quote
+ * is the next input character. */
+static void stream_payload(struct enc *e, struct crimg_writer *w, uint32_t type, uint32_t flags,
+			   uint64_t len)
+{
+	static uint8_t *buf;
+	uint64_t done = 0;
+	size_t n = 0;
+	int q[4], nq = 0, c, ret;
+	bool end = false;
+
+	if (!buf && !(buf = malloc(CHUNK)))
+		tool_die(CR_EX_FAIL, "out of memory");
+	ret = crimg_writer__begin_raw(w, type, (flags & (CRIMG_REC_REQUIRED | CRIMG_REC_RAW)) |
+				      (flags & CRIMG_REC_CSUM ? 0 : CRIMG_RAW_NO_CSUM), len);
+	if (ret < 0)
+		tool_die(tool_exit_code(ret), "record %" PRIu64 ": %s", e->rec, crimg_writer__errmsg(w));
+	jexpect(e->in, '"');
+	for (;;) {
+		c = jget(e->in);
+		if (c == '"')
+			break;
+		if (c == '\\' && (c = jget(e->in)) != '/')
+			eerr(e, "bad escape in base64");
+		if (c == EOF)
+			jerr(e->in, "unterminated string");
+		if (end)
+			eerr(e, "base64 goes on after its padding");
+		q[nq] = c == '=' ? -2 : b64val(c);
+		if (q[nq] == -1)
+			eerr(e, "bad base64");
+		if (++nq < 4)
+			continue;
+		nq = 0;
+		if (q[0] < 0 || q[1] < 0 || (q[2] == -2 && q[3] != -2))
+			eerr(e, "bad base64");
+		if (done + n + 3 - (q[2] < 0) - (q[3] < 0) > len)
+			eerr(e, "the payload is longer than \"len\" (%" PRIu64 ")", len);
+		if (n + 3 > CHUNK) {
+			struct iovec v = { buf, n };
+
+			ret = crimg_writer__write_raw(w, &v, 1, 0);
+			if (ret < 0)
+				tool_die(tool_exit_code(ret), "%s", crimg_writer__errmsg(w));
+			done += n;
+			n = 0;
+		}
+		buf[n++] = q[0] << 2 | q[1] >> 4;
+		if (q[2] >= 0)
+			buf[n++] = (q[1] & 15) << 4 | q[2] >> 2;
+		else
+			end = true;
+		if (q[3] >= 0)
+			buf[n++] = (q[2] & 3) << 6 | q[3];
+		else
+			end = true;
+	}
+	if (nq)
+		eerr(e, "base64 length is not a multiple of 4");
+	if (n) {
+		struct iovec v = { buf, n };
+
+		ret = crimg_writer__write_raw(w, &v, 1, 0);
+		if (ret < 0)
+			tool_die(tool_exit_code(ret), "%s", crimg_writer__errmsg(w));
+		done += n;
+	}
+	if (done != len)
+		eerr(e, "\"len\" says %" PRIu64 ", the payload has %" PRIu64 " bytes", len, done);
+	ret = crimg_writer__end_raw(w, NULL);
+	if (ret < 0)
+		tool_die(tool_exit_code(ret), "%s", crimg_writer__errmsg(w));
+}
+
+/* Parses one record object member by member.  A raw record whose type,
+ * flags and len come before its payload (as cr-show prints them) has its
+ * payload streamed, so that records of any size are encoded in constant
+ * memory; any other record is built in memory and encoded whole. */
+static void encode_next_record(struct enc *e, struct crimg_writer *w)
+{
+	struct jv rec = { .t = J_OBJ };
+	size_t cap = 0;
+	bool streamed = false;
+	int c;
+
+	jexpect(e->in, '{');
+	if (jpeek_ws(e->in) == '}') {
+		jget(e->in);
+		encode_record(e, w, &rec);
+		return;
+	}
+	for (;;) {
+		struct sbuf key = { 0 };
+		const struct jv *jt, *jf, *jl;
+
+		jexpect(e->in, '"');
+		jstring(e->in, &key);
+		jexpect(e->in, ':');
+		jt = jget_key(&rec, "type");
+		jf = jget_key(&rec, "flags");
+		jl = jget_key(&rec, "len");
+		if (streamed && (!strcmp(key.p, "type") || !strcmp(key.p, "flags") ||
+				 !strcmp(key.p, "len") || !strcmp(key.p, "payload") ||
+				 !strcmp(key.p, "msg") || !strcmp(key.p, "name")))
+			eerr(e, "\"%s\" after the payload", key.p);
+		if (!strcmp(key.p, "payload") && jt && jf && jl && jpeek_ws(e->in) == '"' &&
+		    (parse_flags(e, jf) & CRIMG_REC_RAW)) {
+			stream_payload(e, w, (uint32_t)jnum_u(e, jt, UINT32_MAX), parse_flags(e, jf),
+				       jnum_u(e, jl, CRIMG_MAX_REC_LEN));
+			streamed = true;
+			free(key.p);
+		} else {
+			if (rec.n == cap) {
+				cap = cap ? cap * 2 : 16;
+				rec.items = realloc(rec.items, cap * sizeof(*rec.items));
+				rec.keys = realloc(rec.keys, cap * sizeof(*rec.keys));
+				if (!rec.items || !rec.keys)
+					tool_die(CR_EX_FAIL, "out of memory");
+			}
+			rec.keys[rec.n] = key.p;
+			jvalue(e->in, &rec.items[rec.n]);
+			rec.n++;
+		}
+		jpeek_ws(e->in);
+		c = jget(e->in);
+		if (c == '}')
+			break;
+		if (c != ',')
+			jerr(e->in, "expected ',' or '}' in a record");
+	}
+	if (!streamed)
+		encode_record(e, w, &rec);
+	jv_free(&rec);
+}
+
 static int encode(FILE *f, int outfd)
 {
 	struct jin in = { .f = f, .line = 1 };
@@ -1332,11 +1475,7 @@ static int encode(FILE *f, int outfd)
 				jget(&in);
 			else
 				for (;;) {
-					struct jv rec;
-
-					jvalue(&in, &rec);
-					encode_record(&e, w, &rec);
-					jv_free(&rec);
+					encode_next_record(&e, w);
 					e.rec++;
 					jpeek_ws(&in);
 					c = jget(&in);
