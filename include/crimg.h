@@ -27,7 +27,10 @@
  * ----------------
  *     struct crimg_reader *r;
  *     const struct crimg_record *rec;
- *     ret = crimg_reader__new(STDIN_FILENO, NULL, &r);  // checks the header
+ *     char err[256];
+ *     LIBCRIMG_OPTS(crimg_reader_opts, ro, .errbuf = err, .errbuf_len = sizeof(err));
+ *     ret = crimg_reader__new(STDIN_FILENO, &ro, &r);   // checks the header;
+ *                                                       // on failure err says why
  *     while ((ret = crimg_reader__next(r, &rec)) > 0) {
  *             switch (rec->type) {
  *             case CRIMG_T_...:  crimg_reader__read_msg(r, &desc, &m); ...
@@ -40,9 +43,26 @@
  *     crimg_reader__free(r);
  * A payload the caller did not consume is skipped by the next call to
  * crimg_reader__next().  A reader may stop early and free the reader.
+ * The reader never reads past what it needs: after the trailer the fd is
+ * positioned right after the stream (another stream may follow).
+ *
+ * Passing a stream through, adding records (a filter stage):
+ *     while ((ret = crimg_reader__next(r, &rec)) > 0)
+ *             crimg_writer__copy_record(w, r);   // splice where possible
+ *     crimg_writer__add_msg(w, ...);              // then its own records
+ *     crimg_writer__finish(w);
  *
  * Conventions: functions return 0 (or a count) on success and -errno on
- * failure.  Constructors set *ret only on success.  Nothing here prints.
+ * failure.  Constructors set *ret only on success.  Nothing here prints;
+ * the optional log callback gets debug messages, errors are returned and
+ * described by crimg_reader__errmsg()/crimg_writer__errmsg().  Objects are
+ * not thread-safe.  All I/O retries on EINTR, waits on EAGAIN and
+ * completes short transfers.  Writing to a pipe or socket whose reader
+ * is gone raises SIGPIPE: ignoring or blocking it (then -EPIPE) is the
+ * caller's choice.  After an I/O error inside a record a writer is broken
+ * and returns that error from then on; after an error in the framing a
+ * reader does the same (errors of a single call, like asking for more
+ * bytes than the payload has, leave it usable).
  * Image errors: -EBADMSG (bad magic, bad checksum, undecodable message),
  * -EPROTO (bad framing, truncation, a required record of unknown type),
  * -EOVERFLOW (absurd length), -EPROTONOSUPPORT (format version too new).
