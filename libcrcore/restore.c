@@ -1413,7 +1413,35 @@ static int unmap_area(struct crcore_restore *rs, pid_t tid)
 		return sysfail(rs, -errno, "read registers of thread %d", (int)tid);
 	if ((int64_t)r.rax < 0)
 		return sysfail(rs, (int)(int64_t)r.rax, "unmap the restorer area in the process");
+	/* back into a stop inside signal delivery, like the other threads,
+	 * where the kernel's syscall restart logic still runs after detach */
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 || ptrace(PTRACE_CONT, tid, 0, 0) < 0)
+		return sysfail(rs, -errno, "stop thread %d again", (int)tid);
+	ret = wait_stop(rs, tid, &st);
+	if (ret < 0)
+		return ret;
+	if ((st >> 16) != PTRACE_EVENT_STOP)
+		return fail(rs, -EIO, "thread %d: unexpected stop 0x%x after unmapping the restorer",
+			    (int)tid, st);
 	return 0;
+}
+
+/*
+ * The restart code the kernel would have left in rax for a thread
+ * interrupted in syscall nr: the calls that never restart after a
+ * handler ran get ERESTARTNOHAND, the others ERESTARTSYS (restarted when
+ * the handler has SA_RESTART).
+ */
+static int64_t restart_code(int64_t nr)
+{
+	switch (nr) {
+	case __NR_pause: case __NR_rt_sigsuspend: case __NR_poll: case __NR_select:
+	case __NR_ppoll: case __NR_pselect6: case __NR_epoll_wait: case __NR_epoll_pwait:
+	case __NR_epoll_pwait2:
+		return -514; /* ERESTARTNOHAND */
+	default:
+		return -512; /* ERESTARTSYS */
+	}
 }
 
 static int set_thread_state(struct crcore_restore *rs, size_t i)
@@ -1425,8 +1453,23 @@ static int set_thread_state(struct crcore_restore *rs, size_t i)
 	struct iovec iov;
 
 	memcpy(&regs, t->gpregs.data, sizeof(regs));
-	/* the dump rewound an interrupted syscall already: no restart here */
-	regs.orig_rax = (uint64_t)-1;
+	/*
+	 * A thread stopped inside a system call comes back exactly so: just
+	 * after the syscall instruction with the restart code in rax.  The
+	 * thread is in a ptrace stop inside the kernel's signal delivery, so
+	 * on detach the kernel itself restarts the call, or, if a signal
+	 * with a handler comes first, fails it with EINTR as it would have
+	 * done without the checkpoint.  (The image has the registers rewound
+	 * to the syscall instruction, as a debugger shows them.)
+	 */
+	if (t->has_syscall_nr && t->syscall_nr >= 0 && t->syscall_nr != __NR_restart_syscall &&
+	    regs.rax == (uint64_t)t->syscall_nr) {
+		regs.orig_rax = (uint64_t)t->syscall_nr;
+		regs.rax = (uint64_t)restart_code(t->syscall_nr);
+		regs.rip += 2;
+	} else {
+		regs.orig_rax = (uint64_t)-1;
+	}
 	if (ptrace(PTRACE_SETREGS, tid, 0, &regs) < 0)
 		return sysfail(rs, -errno, "set the registers of thread %d", (int)tid);
 	if (t->has_xsave) {

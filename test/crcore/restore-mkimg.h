@@ -60,8 +60,8 @@ struct mk_ctx {
 	char err[512];
 };
 
-static int mk_fail(struct mk_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int mk_fail(struct mk_ctx *c, const char *fmt, ...)
+static inline int mk_fail(struct mk_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int mk_fail(struct mk_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 	int e = errno;
@@ -77,7 +77,7 @@ static int mk_fail(struct mk_ctx *c, const char *fmt, ...)
 	return -1;
 }
 
-static char *mk_readfile(const char *path, size_t *len)
+static inline char *mk_readfile(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 4096, n = 0;
@@ -103,7 +103,7 @@ static char *mk_readfile(const char *path, size_t *len)
 	return b;
 }
 
-static void mk_rewind(struct user_regs_struct *r)
+static inline void mk_rewind(struct user_regs_struct *r)
 {
 	if ((int64_t)r->orig_rax < 0)
 		return;
@@ -120,7 +120,7 @@ static void mk_rewind(struct user_regs_struct *r)
 }
 
 /* Runs one syscall in thread 0 from the syscall instruction it stopped after. */
-static long mk_inject(struct mk_ctx *c, long nr, long a, long b, long d, long e)
+static inline long mk_inject(struct mk_ctx *c, long nr, long a, long b, long d, long e)
 {
 	struct mk_thread *t = &c->t[0];
 	struct user_regs_struct r = t->regs;
@@ -146,7 +146,7 @@ static long mk_inject(struct mk_ctx *c, long nr, long a, long b, long d, long e)
 	return (long)r.rax;
 }
 
-static int mk_seize(struct mk_ctx *c, pid_t pid)
+static inline int mk_seize(struct mk_ctx *c, pid_t pid)
 {
 	char path[64];
 	DIR *d;
@@ -205,7 +205,7 @@ static int mk_seize(struct mk_ctx *c, pid_t pid)
 }
 
 /* Puts the victim back as it was and lets it run. */
-static void mk_release(struct mk_ctx *c)
+static inline void mk_release(struct mk_ctx *c)
 {
 	for (int i = 0; i < c->nthreads; i++) {
 		struct user_regs_struct r = c->t[i].img;
@@ -218,7 +218,7 @@ static void mk_release(struct mk_ctx *c)
 		close(c->memfd);
 }
 
-static void mk_ids(const char *status, const char *key, uint32_t v[4])
+static inline void mk_ids(const char *status, const char *key, uint32_t v[4])
 {
 	const char *p = strstr(status, key);
 
@@ -227,14 +227,14 @@ static void mk_ids(const char *status, const char *key, uint32_t v[4])
 		sscanf(p + strlen(key), "%u %u %u %u", &v[0], &v[1], &v[2], &v[3]);
 }
 
-static uint64_t mk_hex(const char *status, const char *key)
+static inline uint64_t mk_hex(const char *status, const char *key)
 {
 	const char *p = strstr(status, key);
 
 	return p ? strtoull(p + strlen(key), NULL, 16) : 0;
 }
 
-static int mk_add(struct mk_ctx *c, struct crimg_writer *w, uint32_t type, const void *msg)
+static inline int mk_add(struct mk_ctx *c, struct crimg_writer *w, uint32_t type, const void *msg)
 {
 	int r = crimg_writer__add_msg(w, type, CRIMG_REC_REQUIRED, msg);
 
@@ -245,7 +245,7 @@ static int mk_add(struct mk_ctx *c, struct crimg_writer *w, uint32_t type, const
 	return 0;
 }
 
-static int mk_proc(struct mk_ctx *c, struct crimg_writer *w)
+static inline int mk_proc(struct mk_ctx *c, struct crimg_writer *w)
 {
 	Crimg__Proc p = CRIMG__PROC__INIT;
 	Crimg__Creds cr = CRIMG__CREDS__INIT;
@@ -325,7 +325,7 @@ static int mk_proc(struct mk_ctx *c, struct crimg_writer *w)
 	return r;
 }
 
-static int mk_threads(struct mk_ctx *c, struct crimg_writer *w)
+static inline int mk_threads(struct mk_ctx *c, struct crimg_writer *w)
 {
 	for (int i = 0; i < c->nthreads; i++) {
 		struct mk_thread *t = &c->t[i];
@@ -342,6 +342,10 @@ static int mk_threads(struct mk_ctx *c, struct crimg_writer *w)
 		m.xsave.len = t->xsave_len;
 		m.sigmask = t->sigmask;
 		m.comm = t->comm;
+		if (t->img.rip != t->regs.rip) {
+			m.has_syscall_nr = 1;
+			m.syscall_nr = (int64_t)t->regs.orig_rax;
+		}
 		/* test-only shortcut: glibc 2.36 keeps the tid (clear_child_tid)
 		 * at 0x2d0 from the thread pointer; the real dump asks the kernel */
 		m.has_clear_child_tid = 1;
@@ -358,7 +362,7 @@ static int mk_threads(struct mk_ctx *c, struct crimg_writer *w)
 	return 0;
 }
 
-static int mk_sigactions(struct mk_ctx *c, struct crimg_writer *w)
+static inline int mk_sigactions(struct mk_ctx *c, struct crimg_writer *w)
 {
 	Crimg__SigActions m = CRIMG__SIG_ACTIONS__INIT;
 	Crimg__SigAction acts[64], *ptrs[64];
@@ -397,7 +401,7 @@ static int mk_sigactions(struct mk_ctx *c, struct crimg_writer *w)
 	return mk_add(c, w, CRIMG_T_SIGACTIONS, &m);
 }
 
-static int mk_files(struct mk_ctx *c, struct crimg_writer *w)
+static inline int mk_files(struct mk_ctx *c, struct crimg_writer *w)
 {
 	Crimg__Files m = CRIMG__FILES__INIT;
 	Crimg__Fd fds[256], *ptrs[256];
@@ -474,7 +478,7 @@ struct mk_vma {
 	bool pages;
 };
 
-static int mk_mm(struct mk_ctx *c, struct crimg_writer *w, struct mk_vma *v, int *nv)
+static inline int mk_mm(struct mk_ctx *c, struct crimg_writer *w, struct mk_vma *v, int *nv)
 {
 	Crimg__Mm m = CRIMG__MM__INIT;
 	Crimg__Vma vm[512], *ptrs[512];
@@ -599,7 +603,7 @@ static int mk_mm(struct mk_ctx *c, struct crimg_writer *w, struct mk_vma *v, int
 	return r;
 }
 
-static int mk_pages(struct mk_ctx *c, struct crimg_writer *w, struct mk_vma *v, int nv)
+static inline int mk_pages(struct mk_ctx *c, struct crimg_writer *w, struct mk_vma *v, int nv)
 {
 	char path[64];
 	int pm;
@@ -659,7 +663,7 @@ static int mk_pages(struct mk_ctx *c, struct crimg_writer *w, struct mk_vma *v, 
 }
 
 /* Writes a whole stream of the seized victim to fd.  0 or -1 (c->err). */
-static int mk_write(struct mk_ctx *c, int fd)
+static inline int mk_write(struct mk_ctx *c, int fd)
 {
 	struct crimg_writer *w;
 	struct crimg_writer_opts o = { .sz = sizeof(o), .producer = "restore-mkimg (test only)" };

@@ -19,7 +19,7 @@
 
 #include "../lib/test.h"
 
-static long ru_now_ms(void)
+static inline long ru_now_ms(void)
 {
 	struct timespec t;
 
@@ -28,7 +28,7 @@ static long ru_now_ms(void)
 }
 
 /* 1 if file contains line (a whole line), waiting up to ms. */
-static int ru_wait_line(const char *file, const char *line, long ms)
+static inline int ru_wait_line(const char *file, const char *line, long ms)
 {
 	long end = ru_now_ms() + ms;
 	char buf[8192];
@@ -51,7 +51,7 @@ static int ru_wait_line(const char *file, const char *line, long ms)
 	return 0;
 }
 
-static void ru_dump_file(const char *file)
+static inline void ru_dump_file(const char *file)
 {
 	char buf[8192];
 	FILE *f = fopen(file, "r");
@@ -63,7 +63,7 @@ static void ru_dump_file(const char *file)
 }
 
 /* Starts a helper from $CR_BUILD/test/crcore/helpers with its stdio on /dev/null. */
-static pid_t ru_start_victim(const char *name, char *const args[])
+static inline pid_t ru_start_victim(const char *name, char *const args[])
 {
 	char *path = t_build_path("test/crcore/helpers/");
 	char full[4096];
@@ -95,7 +95,7 @@ static pid_t ru_start_victim(const char *name, char *const args[])
 
 /* Runs a command, returns its exit status (or 128+sig); stdin from in_fd
  * if >= 0. */
-static int ru_run(int in_fd, char *const argv[])
+static inline int ru_run(int in_fd, char *const argv[])
 {
 	pid_t pid = fork();
 	int st;
@@ -113,7 +113,7 @@ static int ru_run(int in_fd, char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static pid_t ru_read_pidfile(const char *f)
+static inline pid_t ru_read_pidfile(const char *f)
 {
 	FILE *p = fopen(f, "r");
 	int pid = 0;
@@ -127,7 +127,7 @@ static pid_t ru_read_pidfile(const char *f)
 }
 
 /* Kills and reaps a child of ours. */
-static void ru_kill_reap(pid_t pid)
+static inline void ru_kill_reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
 	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
@@ -135,7 +135,7 @@ static void ru_kill_reap(pid_t pid)
 }
 
 /* Waits until a process that is not our child is gone (or a zombie). */
-static int ru_wait_gone(pid_t pid, long ms)
+static inline int ru_wait_gone(pid_t pid, long ms)
 {
 	long end = ru_now_ms() + ms;
 	char path[64], buf[512];
