@@ -170,27 +170,56 @@ CRIMG_API int crimg_writer__new(int fd, const struct crimg_writer_opts *opts,
 	return 0;
 }
 
+/* Strict unsigned decimal (or hex) field of a state string, ending at
+ * sep; advances *p.  No sign, no spaces, no empty field. */
+static bool state_field(const char **p, int base, char sep, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+	int n = 0;
+
+	for (; *s && *s != sep; s++, n++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else
+			return false;
+		if (x > (UINT64_MAX - d) / base)
+			return false;
+		x = x * base + d;
+	}
+	if (!n || *s != sep)
+		return false;
+	*p = sep ? s + 1 : s;
+	*v = x;
+	return true;
+}
+
 CRIMG_API int crimg_writer__resume(int fd, const char *state,
 				   const struct crimg_writer_opts *opts,
 				   struct crimg_writer **ret)
 {
-	unsigned long long recs, off;
-	unsigned int ver, chain;
+	uint64_t ver, recs, off, chain;
 	struct crimg_writer *w;
-	int n = 0, r;
+	const char *p = state;
+	int r;
 
 	if (!state || !ret)
 		return -EINVAL;
-	if (sscanf(state, "%u:%llu:%llu:%x%n", &ver, &recs, &off, &chain, &n) != 4 ||
-	    state[n] != 0 || ver != CRIMG_VERSION_MAJOR || off < CRIMG_HEADER_SIZE ||
-	    off - CRIMG_HEADER_SIZE < recs * (uint64_t)CRIMG_REC_HDR_SIZE || state[0] == '-')
+	if (!state_field(&p, 10, ':', &ver) || !state_field(&p, 10, ':', &recs) ||
+	    !state_field(&p, 10, ':', &off) || !state_field(&p, 16, 0, &chain) ||
+	    ver != CRIMG_VERSION_MAJOR || chain > UINT32_MAX || off < CRIMG_HEADER_SIZE ||
+	    recs > (off - CRIMG_HEADER_SIZE) / CRIMG_REC_HDR_SIZE)
 		return -EINVAL;
 	r = writer_alloc(fd, opts, &w);
 	if (r < 0)
 		return r;
 	w->records = recs;
 	w->bytes = off;
-	w->chain = chain;
+	w->chain = (uint32_t)chain;
 	*ret = w;
 	return 0;
 }
