@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * dump-mm.c - the MM record (mm fields, every mapping) and the PAGES
+ * records (cr-dumpmm).  Which pages: docs/checkpoint.md.
+ *
+ * Pages are found with the PAGEMAP_SCAN ioctl on /proc/PID/pagemap (one
+ * call returns whole runs of pages, and tells zero-page mappings apart),
+ * or, for shared memory, with SEEK_DATA on the shared object.  They reach
+ * the stream by one of two paths:
+ *   copy: process_vm_readv into fresh buffers that are donated to the
+ *         writer (never reused, so a pipe never holds a page we write
+ *         again); works whatever happens to the process afterwards;
+ *   zero-copy: when the process is killed at the end of the dump, it
+ *         vmsplices its own pages into a pipe of ours (a remote system
+ *         call), and we splice them on into the stream.  The pipe holds
+ *         references to the process's pages: safe only because the process
+ *         never runs again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "dump.h"
+
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_WPALLOWED (1 << 0)
+#define PAGE_IS_WRITTEN (1 << 1)
+#define PAGE_IS_FILE (1 << 2)
+#define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_SWAPPED (1 << 4)
+#define PAGE_IS_PFNZERO (1 << 5)
+#define PAGE_IS_HUGE (1 << 6)
+#endif
+
+#define PAGE_SZ 4096ull
+#define CHUNK (4ull << 20)    /* largest PAGES record */
+#define ZC_STEP (1ull << 20)  /* bytes moved per remote vmsplice (the pipe's size) */
+#define NREG 1024
+
+int dump_vma_kind(const struct proc_vma *v, char *why, size_t len)
+{
+	const char *p = v->path;
+	size_t l = strlen(p);
+	bool deleted = l > 10 && !strcmp(p + l - 10, " (deleted)");
+
+	if (!strcmp(p, "[vdso]"))
+		return CRIMG__VMA_KIND__VMA_VDSO;
+	if (!strcmp(p, "[vvar]"))
+		return CRIMG__VMA_KIND__VMA_VVAR;
+	if (!strcmp(p, "[vvar_vclock]"))
+		return CRIMG__VMA_KIND__VMA_VVAR_VCLOCK;
+	if (!strcmp(p, "[vsyscall]"))
+		return CRIMG__VMA_KIND__VMA_VSYSCALL;
+	if (v->vmflags & (PROC_VMF_IO | PROC_VMF_PF))
+		return fmt_err(why, len, -EOPNOTSUPP, "mapping %#llx-%#llx %s is device memory: not supported",
+			       (unsigned long long)v->start, (unsigned long long)v->end, p);
+	if (v->vmflags & PROC_VMF_HT)
+		return fmt_err(why, len, -EOPNOTSUPP, "mapping %#llx-%#llx is hugetlbfs memory: not supported yet",
+			       (unsigned long long)v->start, (unsigned long long)v->end);
+	if (v->vmflags & PROC_VMF_UF)
+		return fmt_err(why, len, -EOPNOTSUPP, "mapping %#llx-%#llx is registered with userfaultfd: not supported yet",
+			       (unsigned long long)v->start, (unsigned long long)v->end);
+	if (!strncmp(p, "[anon_shmem:", 12))
+		return CRIMG__VMA_KIND__VMA_ANON_SHARED;
+	if (!*p || !strcmp(p, "[heap]") || !strcmp(p, "[stack]") || !strncmp(p, "[anon:", 6)) {
+		if (v->shared)
+			return CRIMG__VMA_KIND__VMA_ANON_SHARED;
+		return v->prot ? CRIMG__VMA_KIND__VMA_ANON_PRIVATE : CRIMG__VMA_KIND__VMA_GUARD;
+	}
+	if (p[0] == '[')
+		return fmt_err(why, len, -EOPNOTSUPP, "special mapping %s at %#llx: not supported", p,
+			       (unsigned long long)v->start);
+	if (!strncmp(p, "/SYSV", 5))
+		return fmt_err(why, len, -EOPNOTSUPP, "SysV shared memory mapping at %#llx: not supported yet",
+			       (unsigned long long)v->start);
+	if (!strncmp(p, "/memfd:", 7) || (!strcmp(p, "/dev/zero (deleted)") && v->ino && v->shared)) {
+		if (!v->shared)
+			return fmt_err(why, len, -EOPNOTSUPP,
+				       "private mapping of a memfd (%s) at %#llx: not supported yet", p,
+				       (unsigned long long)v->start);
+		return CRIMG__VMA_KIND__VMA_ANON_SHARED;
+	}
+	if (deleted)
+		return fmt_err(why, len, -EOPNOTSUPP,
+			       "mapping of a deleted file (%s) at %#llx: not supported yet", p,
+			       (unsigned long long)v->start);
+	if (p[0] != '/')
+		return fmt_err(why, len, -EOPNOTSUPP, "mapping %s at %#llx: not supported", p,
+			       (unsigned long long)v->start);
+	return v->shared ? CRIMG__VMA_KIND__VMA_FILE_SHARED : CRIMG__VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+static uint64_t madv_bits(uint32_t f)
+{
+	uint64_t m = 0;
+
+	if (f & PROC_VMF_DC)
+		m |= 1ull << MADV_DONTFORK;
+	if (f & PROC_VMF_WF)
+		m |= 1ull << MADV_WIPEONFORK;
+	if (f & PROC_VMF_DD)
+		m |= 1ull << MADV_DONTDUMP;
+	if (f & PROC_VMF_HG)
+		m |= 1ull << MADV_HUGEPAGE;
+	if (f & PROC_VMF_NH)
+		m |= 1ull << MADV_NOHUGEPAGE;
+	if (f & PROC_VMF_MG)
+		m |= 1ull << MADV_MERGEABLE;
+	if (f & PROC_VMF_SR)
+		m |= 1ull << MADV_SEQUENTIAL;
+	if (f & PROC_VMF_RR)
+		m |= 1ull << MADV_RANDOM;
+	return m;
+}
+
+/* A run of pages to dump. */
+struct run {
+	uint64_t start, end;
+	uint32_t vma;
+};
+
+struct mm_ctx {
+	struct crcore_dump *d;
+	struct crimg_writer *w;
+	struct proc_vma *v;
+	size_t nv;
+	int *kind;
+	struct run *runs;
+	size_t nruns, capruns;
+	uint64_t total, done;
+	const struct crcore_mm_opts *o;
+	struct crcore_mm_stats *st;
+	/* zero-copy */
+	bool zc;
+	int zpipe[2];
+	int64_t tfd;          /* the pipe's write end, opened in the process */
+	uint64_t scratch;
+};
+
+static int add_run(struct mm_ctx *c, uint64_t s, uint64_t e, uint32_t vma)
+{
+	if (c->nruns && c->runs[c->nruns - 1].end == s && c->runs[c->nruns - 1].vma == vma) {
+		c->runs[c->nruns - 1].end = e;
+	} else {
+		if (c->nruns == c->capruns) {
+			struct run *n = realloc(c->runs, (c->capruns = c->capruns ? c->capruns * 2 : 256) *
+							  sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			c->runs = n;
+		}
+		c->runs[c->nruns++] = (struct run){ s, e, vma };
+	}
+	c->total += e - s;
+	return 0;
+}
+
+static int scan_pagemap(struct mm_ctx *c, int pmfd, uint32_t i)
+{
+	struct page_region reg[NREG];
+	struct pm_scan_arg a;
+	uint64_t start = c->v[i].start, end = c->v[i].end;
+	bool file = c->kind[i] == CRIMG__VMA_KIND__VMA_FILE_PRIVATE;
+
+	while (start < end) {
+		long n;
+
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.start = start;
+		a.end = end;
+		a.vec = (uint64_t)(uintptr_t)reg;
+		a.vec_len = NREG;
+		/* present or swapped, not the zero page, and in a private
+		 * file mapping only the pages that were copied on write */
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		a.category_inverted = PAGE_IS_PFNZERO | (file ? PAGE_IS_FILE : 0);
+		a.category_mask = PAGE_IS_PFNZERO | (file ? PAGE_IS_FILE : 0);
+		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		n = ioctl(pmfd, PAGEMAP_SCAN, &a);
+		if (n < 0)
+			return -errno;
+		for (long k = 0; k < n; k++) {
+			int r = add_run(c, reg[k].start, reg[k].end, i);
+
+			if (r < 0)
+				return r;
+		}
+		if (a.walk_end <= start)
+			break;
+		start = a.walk_end;
+	}
+	return 0;
+}
+
+/* Shared memory: the pages the shared object holds, mapped or not. */
+static int scan_shared(struct mm_ctx *c, uint32_t i)
+{
+	const struct proc_vma *v = &c->v[i];
+	char path[128];
+	off_t lo = (off_t)v->pgoff, hi = (off_t)(v->pgoff + (v->end - v->start));
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)c->d->pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (lo < hi) {
+		off_t s = lseek(fd, lo, SEEK_DATA), e;
+
+		if (s < 0 || s >= hi)
+			break;
+		e = lseek(fd, s, SEEK_HOLE);
+		if (e < 0 || e > hi)
+			e = hi;
+		r = add_run(c, v->start + (uint64_t)(s - (off_t)v->pgoff),
+			    v->start + (uint64_t)(e - (off_t)v->pgoff), i);
+		if (r < 0)
+			break;
+		lo = e;
+	}
+	close(fd);
+	return r;
+}
+
+static void progress(struct mm_ctx *c)
+{
+	if (c->o && c->o->progress)
+		c->o->progress(c->done, c->total, c->o->progress_arg);
+}
+
+/* The copy path: one PAGES record of [s, e). */
+static int copy_pages(struct mm_ctx *c, uint64_t s, uint64_t e, bool readable)
+{
+	uint64_t len = e - s;
+	uint8_t hdr[8];
+	void *buf;
+	int r;
+
+	for (int i = 0; i < 8; i++)
+		hdr[i] = (uint8_t)(s >> (8 * i));
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return dump_err(c->d, -errno, "cannot allocate a page buffer: %s", strerror(errno));
+	if (len >= (2u << 20))
+		madvise(buf, len, MADV_HUGEPAGE);
+	r = -EFAULT;
+	if (readable) {
+		struct iovec l = { buf, len }, rv = { (void *)(uintptr_t)s, len };
+		ssize_t n = process_vm_readv(c->d->pid, &l, 1, &rv, 1, 0);
+
+		if (n == (ssize_t)len)
+			r = 0;
+	}
+	if (r < 0) {
+		/* not readable (PROT_NONE after a write): /proc/PID/mem can */
+		ssize_t n = compel_proc__read_mem(c->d->proc, s, buf, len);
+
+		if (n != (ssize_t)len) {
+			munmap(buf, len);
+			return dump_err(c->d, n < 0 ? (int)n : -EIO,
+					"cannot read the memory of %d at %#llx: %s", (int)c->d->pid,
+					(unsigned long long)s, strerror(n < 0 ? (int)-n : EIO));
+		}
+	}
+	r = crimg_writer__begin_raw(c->w, CRIMG_T_PAGES,
+				    CRIMG_REC_REQUIRED |
+				    (c->o && (c->o->flags & CRCORE_MM_NO_CSUM) ? CRIMG_RAW_NO_CSUM : 0),
+				    8 + len);
+	if (r == 0)
+		r = crimg_writer__write_raw(c->w, &(struct iovec){ hdr, 8 }, 1, 0);
+	if (r == 0)
+		r = crimg_writer__write_raw(c->w, &(struct iovec){ buf, len }, 1, CRIMG_ADD_DONATE);
+	if (r == 0)
+		r = crimg_writer__end_raw(c->w, NULL);
+	munmap(buf, len);
+	if (r < 0)
+		return dump_err(c->d, r, "cannot write pages: %s", strerror(-r));
+	return 0;
+}
+
+static int zc_setup(struct mm_ctx *c)
+{
+	struct compel_thread *t = compel_proc__leader(c->d->proc);
+	char path[64];
+	int64_t fd;
+	int r;
+
+	if (pipe2(c->zpipe, O_CLOEXEC) < 0)
+		return -errno;
+	fcntl(c->zpipe[1], F_SETPIPE_SZ, (int)ZC_STEP);
+	r = dump_scratch(c->d, &c->scratch);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), c->zpipe[1]);
+	if (compel_proc__write_mem(c->d->proc, c->scratch + 64, path, strlen(path) + 1) !=
+	    (ssize_t)strlen(path) + 1)
+		return -EIO;
+	fd = dump_rsys(c->d, t, __NR_openat, (uint64_t)AT_FDCWD, c->scratch + 64,
+		       O_WRONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return (int)fd;
+	c->tfd = fd;
+	return 0;
+}
+
+static void zc_teardown(struct mm_ctx *c)
+{
+	if (c->tfd >= 0 && c->d->proc)
+		dump_rsys(c->d, compel_proc__leader(c->d->proc), __NR_close, (uint64_t)c->tfd, 0, 0, 0);
+	c->tfd = -1;
+	if (c->zpipe[0] >= 0)
+		close(c->zpipe[0]);
+	if (c->zpipe[1] >= 0)
+		close(c->zpipe[1]);
+	c->zpipe[0] = c->zpipe[1] = -1;
+}
+
+/* The zero-copy path: the process vmsplices [s, e) into our pipe. */
+static int zc_pages(struct mm_ctx *c, uint64_t s, uint64_t e)
+{
+	struct compel_thread *t = compel_proc__leader(c->d->proc);
+	uint8_t hdr[8];
+	uint64_t a = s;
+	int r;
+
+	for (int i = 0; i < 8; i++)
+		hdr[i] = (uint8_t)(s >> (8 * i));
+	r = crimg_writer__begin_raw(c->w, CRIMG_T_PAGES, CRIMG_REC_REQUIRED | CRIMG_RAW_NO_CSUM,
+				    8 + (e - s));
+	if (r == 0)
+		r = crimg_writer__write_raw(c->w, &(struct iovec){ hdr, 8 }, 1, 0);
+	while (r == 0 && a < e) {
+		uint64_t iov[2] = { a, e - a < ZC_STEP ? e - a : ZC_STEP };
+		int64_t n;
+
+		if (compel_proc__write_mem(c->d->proc, c->scratch, iov, sizeof(iov)) != sizeof(iov))
+			return dump_err(c->d, -EIO, "cannot write to the scratch page of %d",
+					(int)c->d->pid);
+		n = dump_rsys(c->d, t, __NR_vmsplice, (uint64_t)c->tfd, c->scratch, 1,
+			      SPLICE_F_NONBLOCK);
+		if (n <= 0)
+			return dump_err(c->d, n < 0 ? (int)n : -EIO,
+					"vmsplice in %d at %#llx failed: %s", (int)c->d->pid,
+					(unsigned long long)a, strerror(n < 0 ? (int)-n : EIO));
+		r = crimg_writer__splice_raw(c->w, c->zpipe[0], (uint64_t)n);
+		a += (uint64_t)n;
+		c->st->zero_copy_pages += (uint64_t)n / PAGE_SZ;
+	}
+	if (r == 0)
+		r = crimg_writer__end_raw(c->w, NULL);
+	if (r < 0)
+		return dump_err(c->d, r, "cannot write pages: %s", strerror(-r));
+	return 0;
+}
+
+static int write_pages(struct mm_ctx *c)
+{
+	int r = 0;
+
+	if (c->zc && zc_setup(c) < 0) {
+		dump_log(c->d, LOG_INFO, "zero-copy page path not available, copying");
+		zc_teardown(c);
+		c->zc = false;
+	}
+	for (size_t i = 0; i < c->nruns && r == 0; i++) {
+		const struct proc_vma *v = &c->v[c->runs[i].vma];
+		bool readable = v->prot & PROT_READ;
+		bool zc = c->zc && readable && c->kind[c->runs[i].vma] != CRIMG__VMA_KIND__VMA_ANON_SHARED;
+
+		for (uint64_t s = c->runs[i].start; s < c->runs[i].end && r == 0; s += CHUNK) {
+			uint64_t e = c->runs[i].end - s > CHUNK ? s + CHUNK : c->runs[i].end;
+
+			r = zc ? zc_pages(c, s, e) : copy_pages(c, s, e, readable);
+			c->st->records++;
+			c->st->pages += (e - s) / PAGE_SZ;
+			c->done += e - s;
+			progress(c);
+		}
+	}
+	zc_teardown(c);
+	return r;
+}
+
+CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer *w,
+				     const struct crcore_mm_opts *opts,
+				     struct crcore_mm_stats *stats)
+{
+	struct crcore_mm_opts o = { sizeof(o) };
+	struct crcore_mm_stats stz;
+	struct mm_ctx c = { .d = d, .w = w, .tfd = -1, .zpipe = { -1, -1 } };
+	Crimg__Mm m = CRIMG__MM__INIT;
+	Crimg__Vma *vm = NULL, **vp = NULL;
+	char exe[4096], *auxv = NULL;
+	size_t auxlen = 0;
+	struct proc_stat pst;
+	int pmfd = -1, r;
+
+	if (opts) {
+		if (opts->sz < offsetof(struct crcore_mm_opts, progress))
+			return -EINVAL;
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+		o.sz = sizeof(o);
+	}
+	if (o.flags & ~(CRCORE_MM_COPY | CRCORE_MM_NO_CSUM))
+		return dump_err(d, -EINVAL, "unknown mm flags %#x", o.flags);
+	c.o = &o;
+	c.st = stats ? stats : &stz;
+	memset(c.st, 0, sizeof(*c.st));
+	/* The pages may stay referenced by the pipe only if the process is
+	 * killed at the end: then it never writes them again. */
+	c.zc = !(o.flags & CRCORE_MM_COPY) && d->end == CRCORE_END_KILL;
+
+	r = proc_vmas_read(d->pid, true, &c.v, &c.nv);
+	if (r < 0)
+		return dump_err(d, r, "cannot read the mappings of %d: %s", (int)d->pid, strerror(-r));
+	c.kind = calloc(c.nv ? c.nv : 1, sizeof(*c.kind));
+	vm = calloc(c.nv ? c.nv : 1, sizeof(*vm));
+	vp = calloc(c.nv ? c.nv : 1, sizeof(*vp));
+	if (!c.kind || !vm || !vp) {
+		r = -ENOMEM;
+		goto out;
+	}
+	snprintf(exe, sizeof(exe), "/proc/%d/pagemap", (int)d->pid);
+	pmfd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (pmfd < 0) {
+		r = dump_err(d, -errno, "cannot open %s: %s", exe, strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < c.nv; i++) {
+		const struct proc_vma *v = &c.v[i];
+		Crimg__Vma *x = &vm[i];
+		char why[400];
+		int k = dump_vma_kind(v, why, sizeof(why));
+
+		if (k < 0) {
+			r = dump_err(d, k, "process %d: %s", (int)d->pid, why);
+			goto out;
+		}
+		c.kind[i] = k;
+		*x = (Crimg__Vma)CRIMG__VMA__INIT;
+		x->start = v->start;
+		x->end = v->end;
+		x->pgoff = v->pgoff;
+		x->prot = v->prot;
+		x->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
+		if (k == CRIMG__VMA_KIND__VMA_ANON_PRIVATE || k == CRIMG__VMA_KIND__VMA_GUARD ||
+		    (k == CRIMG__VMA_KIND__VMA_ANON_SHARED && strncmp(v->path, "/memfd:", 7)))
+			x->flags |= MAP_ANONYMOUS;
+		if (v->vmflags & PROC_VMF_GD)
+			x->flags |= MAP_GROWSDOWN;
+		if (v->vmflags & PROC_VMF_LO)
+			x->flags |= MAP_LOCKED;
+		x->kind = (uint32_t)k;
+		if (v->path[0] == '/') {
+			size_t l = strlen(v->path);
+
+			if (l > 10 && !strcmp(v->path + l - 10, " (deleted)"))
+				v->path[l - 10] = 0; /* memfd, shared anonymous */
+			x->path = v->path;
+		} else if (v->path[0] == '[') {
+			x->name = v->path;
+		}
+		if (v->ino) {
+			x->has_dev = 1;
+			x->dev = makedev(v->dev_major, v->dev_minor);
+			x->has_ino = 1;
+			x->ino = v->ino;
+		}
+		x->has_madv = 1;
+		x->madv = madv_bits(v->vmflags);
+		x->has_vmflags = 1;
+		x->vmflags = v->vmflags;
+		if (k == CRIMG__VMA_KIND__VMA_ANON_SHARED) {
+			x->has_shmid = 1;
+			x->shmid = v->ino;
+		}
+		if (k == CRIMG__VMA_KIND__VMA_FILE_PRIVATE || k == CRIMG__VMA_KIND__VMA_FILE_SHARED ||
+		    k == CRIMG__VMA_KIND__VMA_ANON_SHARED) {
+			char mf[128];
+			struct stat sb;
+
+			snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)d->pid,
+				 (unsigned long long)v->start, (unsigned long long)v->end);
+			if (stat(mf, &sb) == 0) {
+				x->has_file_size = 1;
+				x->file_size = (uint64_t)sb.st_size;
+			}
+		}
+		vp[i] = x;
+		switch (k) {
+		case CRIMG__VMA_KIND__VMA_ANON_PRIVATE:
+		case CRIMG__VMA_KIND__VMA_GUARD:
+		case CRIMG__VMA_KIND__VMA_FILE_PRIVATE:
+			r = scan_pagemap(&c, pmfd, (uint32_t)i);
+			break;
+		case CRIMG__VMA_KIND__VMA_ANON_SHARED:
+			r = scan_shared(&c, (uint32_t)i);
+			break;
+		default:
+			r = 0;
+		}
+		if (r < 0) {
+			r = dump_err(d, r, "cannot find the pages of %d at %#llx: %s", (int)d->pid,
+				     (unsigned long long)v->start, strerror(-r));
+			goto out;
+		}
+	}
+	m.pid = d->pid;
+	m.n_vmas = c.nv;
+	m.vmas = vp;
+	r = proc_stat_read(d->pid, 0, &pst);
+	if (r < 0) {
+		r = dump_err(d, r, "cannot read /proc/%d/stat: %s", (int)d->pid, strerror(-r));
+		goto out;
+	}
+	m.has_start_code = 1, m.start_code = pst.f[26];
+	m.has_end_code = 1, m.end_code = pst.f[27];
+	m.has_start_stack = 1, m.start_stack = pst.f[28];
+	m.has_start_data = 1, m.start_data = pst.f[45];
+	m.has_end_data = 1, m.end_data = pst.f[46];
+	m.has_start_brk = 1, m.start_brk = pst.f[47];
+	m.has_arg_start = 1, m.arg_start = pst.f[48];
+	m.has_arg_end = 1, m.arg_end = pst.f[49];
+	m.has_env_start = 1, m.env_start = pst.f[50];
+	m.has_env_end = 1, m.env_end = pst.f[51];
+	{
+		int64_t brk = dump_rsys(d, compel_proc__leader(d->proc), __NR_brk, 0, 0, 0, 0);
+
+		if (brk > 0) {
+			m.has_brk = 1;
+			m.brk = (uint64_t)brk;
+		}
+	}
+	auxv = proc_read("/proc/%d/auxv", (int)d->pid);
+	if (auxv) {
+		/* proc_read NUL-terminates; the length is a whole number of
+		 * pairs up to AT_NULL */
+		uint64_t *a = (uint64_t *)auxv;
+
+		while (a[auxlen * 2] != 0 && auxlen < 512)
+			auxlen++;
+		m.n_auxv = (auxlen + 1) * 2;
+		m.auxv = a;
+	}
+	if (proc_readlink(d->pid, "exe", exe, sizeof(exe)) >= 0)
+		m.exe = exe;
+	m.has_pages_dumped = 1;
+	m.pages_dumped = c.total / PAGE_SZ;
+	c.st->vmas = c.nv;
+	r = dump_add(d, w, CRIMG_T_MM, &m.base);
+	if (r == 0)
+		r = write_pages(&c);
+out:
+	dump_scratch_drop(d);
+	if (pmfd >= 0)
+		close(pmfd);
+	free(auxv);
+	free(vm);
+	free(vp);
+	free(c.kind);
+	free(c.runs);
+	proc_vmas_free(c.v, c.nv);
+	return r;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cr-dump - the canonical composition of the dump stages as one command:
+ *   cr-dump [-o FILE] [--leave-running|--leave-stopped] PID
+ * runs  cr-freeze [opts] PID cr-parasite cr-dumpmm  by exec: the stages
+ * are found next to this program first, then in PATH.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+int main(int argc, char **argv)
+{
+	enum { O_RUNNING = 256, O_STOPPED, O_COPY, O_NOCSUM };
+	static const struct option lo[] = {
+		{ "leave-running", no_argument, NULL, O_RUNNING },
+		{ "leave-stopped", no_argument, NULL, O_STOPPED },
+		{ "copy", no_argument, NULL, O_COPY },
+		{ "no-csum", no_argument, NULL, O_NOCSUM },
+		{ "output", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *out = NULL, *leave = NULL;
+	char *av[16], self[PATH_MAX], vbuf[8] = "-";
+	int ac = 0, c, copy = 0, nocsum = 0;
+	ssize_t n;
+
+	tool_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "o:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case O_RUNNING:
+			leave = "--leave-running";
+			break;
+		case O_STOPPED:
+			leave = "--leave-stopped";
+			break;
+		case O_COPY:
+			copy = 1;
+			break;
+		case O_NOCSUM:
+			nocsum = 1;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'v':
+			if (tool_verbose < 5)
+				tool_verbose++;
+			break;
+		case 'h':
+			printf("usage: cr-dump [-o FILE] [--leave-running|--leave-stopped] PID\n"
+			       "Checkpoints PID into an image stream on stdout (or FILE): runs\n"
+			       "cr-freeze PID cr-parasite cr-dumpmm.  See cr-dump(1).\n");
+			return CR_EX_OK;
+		default:
+			tool_usage_error("unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		tool_usage_error(optind >= argc ? "no PID given" : "one PID only");
+	if (tool_parse_long(argv[optind]) <= 0)
+		tool_usage_error("not a pid: '%s'", argv[optind]);
+	/* The stages next to us come first. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		const char *path = getenv("PATH");
+		char *np;
+
+		self[n] = 0;
+		if (asprintf(&np, "%s:%s", dirname(self), path ? path : "/usr/bin:/bin") > 0)
+			setenv("PATH", np, 1);
+	}
+	if (out) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			tool_die(errno == ENOENT ? CR_EX_NOTFOUND : tool_exit_code(-errno),
+				 "cannot create %s: %s", out, strerror(errno));
+		if (dup2(fd, STDOUT_FILENO) < 0)
+			tool_die(CR_EX_FAIL, "dup2: %s", strerror(errno));
+		close(fd);
+	} else if (isatty(STDOUT_FILENO)) {
+		tool_die(CR_EX_USAGE, "stdout is a terminal: redirect it or use -o FILE");
+	}
+	for (int i = 0; i < tool_verbose && i < 5; i++)
+		vbuf[i + 1] = 'v';
+	av[ac++] = "cr-freeze";
+	if (tool_verbose)
+		av[ac++] = vbuf;
+	if (leave)
+		av[ac++] = (char *)leave;
+	av[ac++] = argv[optind];
+	av[ac++] = "cr-parasite";
+	av[ac++] = "cr-dumpmm";
+	if (tool_verbose)
+		av[ac++] = vbuf;
+	if (copy)
+		av[ac++] = "--copy";
+	if (nocsum)
+		av[ac++] = "--no-csum";
+	av[ac] = NULL;
+	execvp(av[0], av);
+	tool_die(CR_EX_NOTFOUND, "cannot run cr-freeze: %s", strerror(errno));
+}
