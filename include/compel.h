@@ -235,6 +235,139 @@ COMPEL_API ssize_t compel_proc__read_mem(struct compel_proc *p, uint64_t addr, v
 COMPEL_API ssize_t compel_proc__write_mem(struct compel_proc *p, uint64_t addr,
 					  const void *buf, size_t len);
 
+/* ---- parasite blobs ------------------------------------------------------ */
+
+/*
+ * A blob is freestanding position-independent code made by compel-blob(1)
+ * from parasite objects (see <compel-parasite.h>): a flat image, its
+ * relocations and its global symbols.  compel_blob_open() parses and
+ * copies one (a file read into memory, or the C array compel-blob -n
+ * generates).  Returns 0, -EINVAL (not a blob: bad magic or sizes),
+ * -ENOEXEC (built for another machine).
+ */
+struct compel_blob;
+COMPEL_API int compel_blob_open(const void *data, size_t len, struct compel_blob **ret_blob);
+COMPEL_API int compel_blob_open_file(const char *path, struct compel_blob **ret_blob);
+COMPEL_API void compel_blob_free(struct compel_blob *b);
+/* Offset of a global symbol in the image, or -ENOENT. */
+COMPEL_API int64_t compel_blob__sym(const struct compel_blob *b, const char *name);
+/* Number of symbols and the i-th name (NULL past the end). */
+COMPEL_API unsigned compel_blob__nr_syms(const struct compel_blob *b);
+COMPEL_API const char *compel_blob__sym_name(const struct compel_blob *b, unsigned i);
+
+/* ---- infection ----------------------------------------------------------- */
+
+/*
+ * compel_infect() maps the parasite into the task (a memfd mapped shared:
+ * the caller sees the same pages), starts it in one thread on its own
+ * stack with every signal blocked, and connects a SOCK_SEQPACKET channel.
+ * The thread runs freely (PTRACE_CONT) while the parasite serves calls;
+ * the other threads stay stopped.  Extra blobs (yours, built with
+ * compel-blob) are mapped next to the runtime; call their entry points
+ * with compel_infect__call().
+ *
+ *   struct compel_infect_opts io = { .sz = sizeof(io), .blobs = &b, .nr_blobs = 1 };
+ *   err = compel_infect(p, &io, &inf);
+ *   uint64_t fn;
+ *   compel_infect__sym(inf, 0, "my_cmd", &fn);
+ *   struct compel_call c = { .sz = sizeof(c), .fn = fn, .args = &a, .args_len = sizeof(a) };
+ *   err = compel_infect__call(inf, &c);       // c.ret is my_cmd's return
+ *   err = compel_cure(inf);
+ *
+ * Safety: the controller may die at any moment.  The parasite sees its
+ * channel close and returns the thread to its original registers, signal
+ * mask, FPU state and sigaltstack by itself (rt_sigreturn through a frame
+ * prepared before it started); only its mapping stays behind.
+ *
+ * Errors: -ESRCH the task died (or exited during the infection),
+ * -ETIMEDOUT it did not answer, -ENOEXEC no syscall instruction usable,
+ * -EPROTO the parasite said something unexpected.
+ */
+struct compel_infect;
+
+struct compel_infect_opts {
+	size_t sz;
+	uint32_t flags;        /* none yet: 0 */
+	pid_t tid;             /* thread to run the parasite in; 0 = leader */
+	uint64_t args_size;    /* shared argument area; 0 = 64 KiB */
+	uint64_t stack_size;   /* parasite stack; 0 = 256 KiB */
+	const struct compel_blob *const *blobs; /* extra blobs to map */
+	uint32_t nr_blobs;
+	uint32_t timeout_ms;   /* each answer; 0 = 10000 */
+};
+
+COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_opts *opts,
+			     struct compel_infect **ret_infect);
+
+/*
+ * Cures: stops the parasite thread, closes the channel so that the parasite
+ * restores the thread's state (rt_sigreturn), checks it, restores the FPU
+ * state and unmaps the parasite.  The process stays seized (release it with
+ * compel_proc_release).  Frees inf in every case.  Returns 0 or -errno.
+ */
+COMPEL_API int compel_cure(struct compel_infect *inf);
+
+/* Remote address of blob idx's symbol (idx 0 = the first extra blob). */
+COMPEL_API int compel_infect__sym(struct compel_infect *inf, unsigned idx, const char *name,
+				  uint64_t *addr);
+/* The shared argument area: the caller's view, its size and the task's
+ * address of it. */
+COMPEL_API void *compel_infect__args(struct compel_infect *inf, size_t *size);
+COMPEL_API uint64_t compel_infect__args_remote(struct compel_infect *inf);
+/* The fd number of the channel inside the task (a dump should skip it),
+ * and the thread that runs the parasite. */
+COMPEL_API int compel_infect__remote_sock(struct compel_infect *inf);
+COMPEL_API struct compel_thread *compel_infect__thread(struct compel_infect *inf);
+
+struct compel_call {
+	size_t sz;
+	uint64_t fn;            /* remote address of an entry point */
+	const void *args;       /* copied into the shared area first (or NULL) */
+	size_t args_len;
+	void *res;              /* copied out of the shared area after (or NULL) */
+	size_t res_len;
+	const int *fds_in;      /* our fds, installed in the task for the call */
+	uint32_t nr_fds_in;     /* at most 16 */
+	uint32_t max_fds_out;
+	int *fds_out;           /* fds the entry returned, now ours (O_CLOEXEC) */
+	uint32_t nr_fds_out;    /* out */
+	uint32_t pad;
+	int64_t ret;            /* out: the entry's return value */
+};
+
+/* Runs an entry point (long fn(struct compel_pctx *)) in the parasite
+ * thread.  Returns 0 (the entry's result in c->ret) or -errno. */
+COMPEL_API int compel_infect__call(struct compel_infect *inf, struct compel_call *c);
+/* Calls a function of the task itself, e.g. dlopen found with
+ * compel_proc__find_symbol: *ret = fn(a[0..5]) on the parasite stack. */
+COMPEL_API int compel_infect__call_func(struct compel_infect *inf, uint64_t fn,
+					const uint64_t a[6], int64_t *ret);
+/* A no-op round trip (for measurements and liveness checks). */
+COMPEL_API int compel_infect__ping(struct compel_infect *inf);
+/* Fetches the task's fds tfds[0..n) (n <= 16) as our fds out[] (O_CLOEXEC). */
+COMPEL_API int compel_infect__get_fds(struct compel_infect *inf, const int *tfds, unsigned n,
+				      int *out);
+/* Installs our fds[i] in the task as number tfds[i] (dup3, replacing). */
+COMPEL_API int compel_infect__put_fds(struct compel_infect *inf, const int *fds,
+				      const int *tfds, unsigned n);
+/*
+ * Runs an entry point in another (stopped) thread tid of the process and
+ * waits for it: the thread starts on a stack of its own, returns to its
+ * exact state through rt_sigreturn, and stays stopped.  The entry gets the
+ * shared argument area; no fds.  Returns 0 (result in c->ret) or -errno.
+ */
+COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t tid,
+					     struct compel_call *c);
+
+/*
+ * Finds a symbol of a library mapped in the task by reading that
+ * library's ELF dynamic symbol table: lib is a substring of the mapped
+ * file's name ("libc.so"), sym its name ("dlopen").  Returns 0 and the
+ * address, -ENOENT (no such library or symbol).
+ */
+COMPEL_API int compel_proc__find_symbol(struct compel_proc *p, const char *lib,
+					const char *sym, uint64_t *addr);
+
 #ifdef __cplusplus
 }
 #endif

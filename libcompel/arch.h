@@ -33,6 +33,12 @@ long arch_regs_syscall_nr(const struct arch_regs *r);
 /* Computes the registers to resume with so that an interrupted restartable
  * syscall is executed again; returns 1 if changed. */
 int arch_regs_restart(const struct arch_regs *in, struct arch_regs *out);
+/* rt_sigreturn resets the restart block: for a syscall interrupted with
+ * ERESTART_RESTARTBLOCK, out re-executes the original syscall instead. */
+void arch_regs_no_restart_block(const struct arch_regs *orig, const struct arch_regs *resume,
+				struct arch_regs *out);
+/* At a syscall-entry stop: make the kernel skip the syscall. */
+void arch_regs_skip_syscall(struct arch_regs *r);
 /* Sets up a call of ip(arg0, arg1, arg2) on stack sp. */
 void arch_regs_setup_call(struct arch_regs *r, uint64_t ip, uint64_t sp,
 			  uint64_t a0, uint64_t a1, uint64_t a2);

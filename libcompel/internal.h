@@ -25,12 +25,12 @@ struct compel_thread {
 	bool regs_valid;    /* regs/resume below hold the seized state */
 	bool regs_dirty;    /* we wrote registers: write back `resume` at release */
 	bool mask_valid, mask_dirty;
-	bool blocked;       /* every signal blocked by us while seized */
 	bool xs_valid, xs_dirty;
 	bool in_sysexit;    /* the current stop is a syscall-exit stop */
 	int stop_sig;       /* group-stop signal, 0 for our interrupt stop */
 	struct arch_regs regs;   /* as seized */
 	struct arch_regs resume; /* as it must resume (restart applied) */
+	struct arch_regs resume_sigreturn; /* the same, fit for rt_sigreturn */
 	uint64_t sigmask;        /* as seized */
 	void *xs;                /* xsave area as seized */
 	size_t xs_len;
@@ -50,6 +50,7 @@ struct compel_proc {
 int compel_wait_stop(struct compel_thread *t, int *st);
 /* Makes the thread's saved state valid (regs, mask) and signals blocked. */
 int compel_thread_prepare(struct compel_thread *t);
+int compel_thread_block(struct compel_thread *t, int block);
 int compel_thread_load_xstate(struct compel_thread *t);
 int compel_find_syscall_ip(struct compel_proc *p);
 /* Resumes t with `req` (PTRACE_CONT/SYSCALL) and waits for a syscall stop.

@@ -122,6 +122,7 @@ static int thread_stopped(struct compel_thread *t)
 	t->regs_valid = true;
 	if (arch_regs_restart(&t->regs, &t->resume) == 2)
 		t->regs_dirty = true; /* only we can restart it (epoll EINTR) */
+	arch_regs_no_restart_block(&t->regs, &t->resume, &t->resume_sigreturn);
 	if (t->state != COMPEL_TASK_STOPPED)
 		t->state = arch_regs_syscall_nr(&t->regs) >= 0 ? COMPEL_TASK_SYSCALL
 							       : COMPEL_TASK_RUNNING;
@@ -623,6 +624,7 @@ COMPEL_API int compel_thread__set_regset(struct compel_thread *t, uint32_t type,
 			return -EINVAL;
 		memcpy(&t->resume.r, buf, len);
 		memcpy(&t->regs.r, buf, len);
+		memcpy(&t->resume_sigreturn.r, buf, len);
 		t->regs_valid = true;
 		t->regs_dirty = true;
 		return regs_set(t->tid, &t->resume);
@@ -686,7 +688,7 @@ COMPEL_API int compel_thread__set_sigmask(struct compel_thread *t, uint64_t mask
 	if (err)
 		return err;
 	t->sigmask = mask;
-	t->mask_dirty = true; /* written at release (signals stay blocked while seized) */
+	t->mask_dirty = true; /* written at release (blocked only while we run something) */
 	return 0;
 }
 
@@ -716,10 +718,9 @@ COMPEL_API int compel_thread__pending(struct compel_thread *t, int shared, sigin
 	return (int)n;
 }
 
-/* Saves what a remote operation will change and blocks every signal. */
+/* Saves what a remote operation will change (registers, signal mask). */
 int compel_thread_prepare(struct compel_thread *t)
 {
-	uint64_t all = ~0ull;
 	int err = check_thread(t);
 
 	if (err)
@@ -729,15 +730,17 @@ int compel_thread_prepare(struct compel_thread *t)
 		if (err)
 			return err;
 	}
-	err = load_mask(t);
-	if (err)
-		return err;
-	if (!t->blocked) {
-		if (xptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(all), &all) < 0)
-			return neg_errno();
-		t->blocked = true;
-		t->mask_dirty = true;
-	}
+	return load_mask(t);
+}
+
+/* Blocks every signal while we run something in t (block = 1), or puts
+ * back the mask the thread must have (block = 0). */
+int compel_thread_block(struct compel_thread *t, int block)
+{
+	uint64_t all = ~0ull;
+
+	if (xptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(all), block ? &all : &t->sigmask) < 0)
+		return neg_errno();
 	return 0;
 }
 

@@ -178,7 +178,9 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 		return err;
 	r = t->regs;
 	arch_regs_setup_syscall(&r, t->proc->syscall_ip, nr, args ? args : zero);
-	err = compel_regs_set_live(t, &r);
+	err = compel_thread_block(t, 1);
+	if (!err)
+		err = compel_regs_set_live(t, &r);
 	if (err)
 		return err;
 	err = compel_syscall_step(t, PTRACE_SYSCALL); /* entry */
@@ -189,6 +191,8 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 	if (err == -ESRCH)
 		return err;
 	err2 = compel_regs_set_live(t, &t->resume);
+	if (!err2)
+		err2 = compel_thread_block(t, 0);
 	if (err)
 		return err;
 	if (err2)

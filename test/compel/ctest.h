@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <compel.h>
 #include "../lib/test.h"
 
 struct victim {
@@ -28,14 +29,21 @@ struct victim {
 #define MAX_KIDS 16
 static pid_t ct_kids[MAX_KIDS];
 
+/* Kills what is left; no wait: threads we trace would need __WALL
+ * reaping, and our exit detaches them anyway. */
 static void ct_kill_kids(void)
 {
 	for (int i = 0; i < MAX_KIDS; i++)
 		if (ct_kids[i] > 0) {
 			kill(ct_kids[i], SIGKILL);
-			waitpid(ct_kids[i], NULL, 0);
 			ct_kids[i] = 0;
 		}
+}
+
+static void ct_log(int level, const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "compel[%d]: %s\n", level, msg);
 }
 
 static void ct_track(pid_t pid)
@@ -98,6 +106,7 @@ static void victim_start(struct victim *v, const char *const *args)
 	char line[256];
 	char *path = t_build_path("test/compel/helpers/victim");
 
+	compel_set_log(ct_log, NULL, 7);
 	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC))
 		t_fail("pipe: %s", strerror(errno));
 	v->pid = fork();

@@ -86,6 +86,19 @@ int arch_regs_restart(const struct arch_regs *in, struct arch_regs *out)
 	return 1;
 }
 
+void arch_regs_no_restart_block(const struct arch_regs *orig, const struct arch_regs *resume,
+				struct arch_regs *out)
+{
+	*out = *resume;
+	if ((long)orig->r.orig_rax >= 0 && (int64_t)orig->r.rax == -ERESTART_RESTARTBLOCK)
+		out->r.rax = orig->r.orig_rax;
+}
+
+void arch_regs_skip_syscall(struct arch_regs *r)
+{
+	r->r.orig_rax = (uint64_t)-1;
+}
+
 void arch_regs_setup_call(struct arch_regs *r, uint64_t ip, uint64_t sp,
 			  uint64_t a0, uint64_t a1, uint64_t a2)
 {

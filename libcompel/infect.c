@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Infection: map the parasite (shared memfd), start it in one thread,
+ * serve calls over a SOCK_SEQPACKET channel, cure.  See docs/compel.md for
+ * why each step is done the way it is.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "blob.h"
+#include "rpc.h"
+
+extern const unsigned char compel_rt_blob[];
+extern const unsigned long compel_rt_blob_size;
+
+#define PAGE 4096ull
+#define ALIGN(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
+#define THREAD_STACK (64 * 1024)
+#define SCRATCH_OFF 2048 /* in the boot page */
+
+struct compel_infect {
+	struct compel_proc *p;
+	struct compel_thread *t;
+	struct compel_blob *rt;
+	uint64_t addr, size;      /* the mapping in the task */
+	uint8_t *local;           /* our view of it */
+	uint64_t boot_off, frame_off, tframe_off, args_off, args_size, stack_top, tstack_top;
+	uint64_t blob_base[16];
+	const struct compel_blob *blobs[16];
+	unsigned nr_blobs;
+	size_t frame_size;
+	int sock;                 /* our end of the channel */
+	int rsock;                /* the task's end (its fd number) */
+	unsigned timeout_ms;
+	bool running;             /* the parasite thread runs (PTRACE_CONT) */
+	bool dead;
+};
+
+static struct rpc_boot *boot(struct compel_infect *inf)
+{
+	return (struct rpc_boot *)(inf->local + inf->boot_off);
+}
+
+static int rsys(struct compel_thread *t, int64_t *ret, long nr, uint64_t a0, uint64_t a1,
+		uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	uint64_t a[6] = { a0, a1, a2, a3, a4, a5 };
+	int err = compel_remote_syscall(t, ret, nr, a);
+
+	if (!err && *ret < 0 && *ret > -4096)
+		return (int)*ret;
+	return err;
+}
+
+static uint64_t rt_sym(struct compel_infect *inf, const char *name)
+{
+	int64_t off = compel_blob__sym(inf->rt, name);
+
+	return off < 0 ? 0 : inf->addr + (uint64_t)off;
+}
+
+/* Waits until the channel is readable: 0, -ETIMEDOUT, or -ESRCH if the
+ * task's end is gone (the task died). */
+static int chan_wait(struct compel_infect *inf)
+{
+	struct pollfd pfd = { inf->sock, POLLIN, 0 };
+	int r;
+
+	for (;;) {
+		r = poll(&pfd, 1, (int)inf->timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0) {
+			pr_err("parasite in %d did not answer within %u ms", inf->t->tid,
+			       inf->timeout_ms);
+			return -ETIMEDOUT;
+		}
+		return 0;
+	}
+}
+
+static int chan_recv(struct compel_infect *inf, struct rpc_msg *m, int *fds, uint32_t max,
+		     uint32_t *nfds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * COMPEL_MAX_FDS)];
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+	int err = chan_wait(inf);
+
+	if (err)
+		return err;
+	do
+		n = recvmsg(inf->sock, &h, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (nfds)
+		*nfds = 0;
+	for (c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		unsigned k = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		int *cf = (int *)CMSG_DATA(c);
+
+		for (unsigned i = 0; i < k; i++) {
+			if (fds && nfds && *nfds < max)
+				fds[(*nfds)++] = cf[i];
+			else
+				close(cf[i]);
+		}
+	}
+	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
+		pr_err("the parasite in %d is gone (the task died?)", inf->t->tid);
+		inf->dead = true;
+		return -ESRCH;
+	}
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(*m))
+		return -EPROTO;
+	return 0;
+}
+
+static int chan_send(struct compel_infect *inf, const struct rpc_msg *m, const int *fds,
+		     uint32_t nfds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * COMPEL_MAX_FDS)];
+	struct iovec iov = { (void *)m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (nfds > COMPEL_MAX_FDS)
+		return -EINVAL;
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		h.msg_control = cbuf;
+		h.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&h);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	do
+		n = sendmsg(inf->sock, &h, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EPIPE || errno == ECONNRESET || errno == ECONNREFUSED) {
+			inf->dead = true;
+			return -ESRCH;
+		}
+		return -errno;
+	}
+	return 0;
+}
+
+static int rpc(struct compel_infect *inf, struct rpc_msg *m, const int *fds_in, uint32_t nin,
+	       int *fds_out, uint32_t max_out, uint32_t *nout)
+{
+	uint32_t cmd = m->cmd;
+	int err;
+
+	if (!inf || inf->dead || !inf->running)
+		return -ESRCH;
+	err = chan_send(inf, m, fds_in, nin);
+	if (!err)
+		err = chan_recv(inf, m, fds_out, max_out, nout);
+	if (!err && m->cmd != cmd)
+		err = -EPROTO;
+	return err;
+}
+
+static void free_infect(struct compel_infect *inf)
+{
+	if (inf->local)
+		munmap(inf->local, inf->size);
+	if (inf->sock >= 0)
+		close(inf->sock);
+	compel_blob_free(inf->rt);
+	free(inf);
+}
+
+/* Restores a stopped thread's state by ptrace, when the parasite could
+ * not do it itself. */
+static int restore_by_hand(struct compel_thread *t)
+{
+	int err = compel_regs_set_live(t, &t->resume);
+	uint64_t m = t->sigmask;
+
+	if (t->xs_valid) {
+		struct iovec iov = { t->xs, t->xs_len };
+		if (ptrace(PTRACE_SETREGSET, t->tid, (void *)ARCH_NT_XSTATE, &iov) < 0 && !err)
+			err = neg_errno();
+	}
+	if (ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(m), &m) < 0 && !err)
+		err = neg_errno();
+	return err;
+}
+
+/*
+ * Runs a stopped thread (PTRACE_SYSCALL) until it reaches rt_sigreturn,
+ * and cancels that syscall (the registers are put back by hand instead):
+ * rt_sigreturn would reset the thread's restart block, and an interrupted
+ * nanosleep or poll would then fail with EINTR instead of resuming.
+ */
+static int run_to_sigreturn(struct compel_thread *t, unsigned max_steps)
+{
+	struct arch_regs r;
+	unsigned i;
+	int err;
+
+	for (i = 0; i < max_steps; i++) {
+		err = compel_syscall_step(t, PTRACE_SYSCALL);
+		if (err)
+			return err;
+		err = compel_regs_get_live(t, &r);
+		if (err)
+			return err;
+		if (arch_regs_syscall_nr(&r) == ARCH_NR_RT_SIGRETURN && arch_regs_retval(&r) == -ENOSYS) {
+			arch_regs_skip_syscall(&r);
+			err = compel_regs_set_live(t, &r);
+			if (!err)
+				err = compel_syscall_step(t, PTRACE_SYSCALL); /* to its exit */
+			return err;
+		}
+	}
+	pr_err("thread %d did not return through rt_sigreturn", t->tid);
+	return -EPROTO;
+}
+
+static int block_all(struct compel_thread *t)
+{
+	return compel_thread_block(t, 1);
+}
+
+/* sigaltstack of t, read with a remote call (scratch in the boot page). */
+static int get_altstack(struct compel_infect *inf, struct compel_thread *t, stack_t *ss)
+{
+	int64_t r;
+	int err = rsys(t, &r, __NR_sigaltstack, 0, inf->addr + inf->boot_off + SCRATCH_OFF, 0, 0, 0, 0);
+
+	if (err)
+		return err;
+	memcpy(ss, inf->local + inf->boot_off + SCRATCH_OFF, sizeof(*ss));
+	return 0;
+}
+
+COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_opts *opts,
+			     struct compel_infect **ret_infect)
+{
+	struct compel_infect_opts o = { sizeof(o) };
+	struct compel_infect *inf;
+	struct compel_thread *t;
+	struct arch_regs regs;
+	struct rpc_msg m;
+	struct rpc_boot *b;
+	uint64_t off, sp;
+	int64_t r, rfd = -1;
+	int err, lfd, pidfd, sv[2];
+	char path[64];
+	stack_t ss;
+	unsigned i;
+
+	if (!p || !ret_infect)
+		return -EINVAL;
+	if (opts) {
+		if (opts->sz < sizeof(size_t) + sizeof(uint32_t))
+			return -EINVAL;
+		memcpy(&o, opts, sizeof(o) < opts->sz ? sizeof(o) : opts->sz);
+	}
+	if (o.flags || o.nr_blobs > 16 || (o.nr_blobs && !o.blobs))
+		return -EINVAL;
+	t = o.tid ? compel_proc__find_thread(p, o.tid) : compel_proc__leader(p);
+	if (!t)
+		return o.tid ? -ESRCH : -EINVAL;
+	err = compel_thread_prepare(t);
+	if (!err)
+		err = compel_thread_load_xstate(t);
+	if (err)
+		return err;
+
+	inf = calloc(1, sizeof(*inf));
+	if (!inf)
+		return -ENOMEM;
+	inf->p = p;
+	inf->t = t;
+	inf->sock = -1;
+	inf->rsock = -1;
+	inf->timeout_ms = o.timeout_ms ? o.timeout_ms : 10000;
+	err = compel_blob_open(compel_rt_blob, compel_rt_blob_size, &inf->rt);
+	if (err)
+		goto fail;
+
+	/* layout */
+	off = ALIGN(inf->rt->h->mem_size, PAGE);
+	for (i = 0; i < o.nr_blobs; i++) {
+		inf->blobs[i] = o.blobs[i];
+		inf->blob_base[i] = off;
+		off = ALIGN(off + o.blobs[i]->h->mem_size, PAGE);
+	}
+	inf->nr_blobs = o.nr_blobs;
+	inf->boot_off = off;
+	off += PAGE;
+	inf->frame_size = arch_sigframe_size(t->xs_len);
+	inf->frame_off = off;
+	off = ALIGN(off + inf->frame_size, 64);
+	inf->tframe_off = off;
+	off = ALIGN(off + inf->frame_size, PAGE);
+	inf->args_off = off;
+	inf->args_size = ALIGN(o.args_size ? o.args_size : 64 * 1024, PAGE);
+	off += inf->args_size;
+	off += THREAD_STACK;
+	inf->tstack_top = off - 64;
+	off += ALIGN(o.stack_size ? o.stack_size : 256 * 1024, PAGE);
+	inf->stack_top = off - 64;
+	inf->size = off;
+
+	/* the mapping: a placeholder to hold the memfd name, then the memfd */
+	err = compel_remote_mmap(t, 0, inf->size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &inf->addr);
+	if (err)
+		goto fail;
+	if (compel_proc__write_mem(p, inf->addr, "compel-parasite", 16) != 16) {
+		err = -EIO;
+		goto fail_unmap;
+	}
+	err = rsys(t, &rfd, __NR_memfd_create, inf->addr, MFD_CLOEXEC | 0x10 /* MFD_EXEC */, 0, 0, 0, 0);
+	if (err == -EINVAL)
+		err = rsys(t, &rfd, __NR_memfd_create, inf->addr, MFD_CLOEXEC, 0, 0, 0, 0);
+	if (err)
+		goto fail_unmap;
+	err = rsys(t, &r, __NR_ftruncate, (uint64_t)rfd, inf->size, 0, 0, 0, 0);
+	if (!err)
+		err = rsys(t, &r, __NR_mmap, inf->addr, inf->size, PROT_READ | PROT_WRITE | PROT_EXEC,
+			   MAP_SHARED | MAP_FIXED, (uint64_t)rfd, 0);
+	if (err)
+		goto fail_close;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", p->pid, (int)rfd);
+	lfd = open(path, O_RDWR | O_CLOEXEC);
+	if (lfd < 0) {
+		err = -errno;
+		goto fail_close;
+	}
+	inf->local = mmap(NULL, inf->size, PROT_READ | PROT_WRITE, MAP_SHARED, lfd, 0);
+	close(lfd);
+	if (inf->local == MAP_FAILED) {
+		inf->local = NULL;
+		err = -errno;
+		goto fail_close;
+	}
+	rsys(t, &r, __NR_close, (uint64_t)rfd, 0, 0, 0, 0, 0);
+	rfd = -1;
+
+	compel_blob_place(inf->rt, inf->local, inf->addr);
+	for (i = 0; i < inf->nr_blobs; i++)
+		compel_blob_place(inf->blobs[i], inf->local + inf->blob_base[i],
+				  inf->addr + inf->blob_base[i]);
+
+	/* the channel: a socketpair made in the task, one end fetched */
+	err = rsys(t, &r, __NR_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		   inf->addr + inf->boot_off + SCRATCH_OFF, 0, 0);
+	if (err)
+		goto fail_unmap;
+	memcpy(sv, inf->local + inf->boot_off + SCRATCH_OFF, sizeof(sv));
+	pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (pidfd >= 0) {
+		inf->sock = (int)syscall(SYS_pidfd_getfd, pidfd, sv[0], 0);
+		if (inf->sock < 0)
+			err = -errno;
+		close(pidfd);
+	} else {
+		err = -errno;
+	}
+	rsys(t, &r, __NR_close, (uint64_t)sv[0], 0, 0, 0, 0, 0);
+	inf->rsock = sv[1];
+	if (inf->sock < 0) {
+		pr_err("cannot fetch the channel from %d: %s", p->pid, strerror(-err));
+		goto fail_sock;
+	}
+
+	/* the frame that returns the thread to where it was */
+	err = get_altstack(inf, t, &ss);
+	if (err)
+		goto fail_sock;
+	err = arch_sigframe_build(inf->local + inf->frame_off, inf->addr + inf->frame_off,
+				  &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, (uint64_t)ss.ss_sp,
+				  (uint32_t)ss.ss_flags, ss.ss_size, &sp);
+	if (err)
+		goto fail_sock;
+	b = boot(inf);
+	memset(b, 0, sizeof(*b));
+	b->magic = BOOT_MAGIC;
+	b->sock = sv[1];
+	b->sigframe_sp = sp;
+	b->args = inf->addr + inf->args_off;
+	b->args_size = inf->args_size;
+	b->ctx.size = sizeof(b->ctx);
+	b->ctx.version = 1;
+	b->ctx.args = (void *)(uintptr_t)b->args;
+	b->ctx.args_size = b->args_size;
+	b->ctx.sock = sv[1];
+
+	/* go: every signal blocked, on the parasite stack */
+	regs = t->regs;
+	arch_regs_setup_call(&regs, rt_sym(inf, "__compel_entry"), inf->addr + inf->stack_top,
+			     inf->addr + inf->boot_off, 0, 0);
+	err = block_all(t);
+	if (!err)
+		err = compel_regs_set_live(t, &regs);
+	if (err)
+		goto fail_sock;
+	if (ptrace(PTRACE_CONT, t->tid, NULL, NULL) < 0) {
+		err = neg_errno();
+		goto fail_sock;
+	}
+	inf->running = true;
+	err = chan_recv(inf, &m, NULL, 0, NULL);
+	if (!err && (m.cmd != RPC_HELLO || m.ret != t->tid))
+		err = -EPROTO;
+	if (err) {
+		compel_cure(inf);
+		return err;
+	}
+	pr_debug("parasite running in %d at %#llx (%llu bytes)", t->tid,
+		 (unsigned long long)inf->addr, (unsigned long long)inf->size);
+	*ret_infect = inf;
+	return 0;
+
+fail_sock:
+	if (inf->rsock >= 0)
+		rsys(t, &r, __NR_close, (uint64_t)inf->rsock, 0, 0, 0, 0, 0);
+fail_close:
+	if (rfd >= 0)
+		rsys(t, &r, __NR_close, (uint64_t)rfd, 0, 0, 0, 0, 0);
+fail_unmap:
+	compel_remote_munmap(t, inf->addr, inf->size);
+fail:
+	free_infect(inf);
+	return err;
+}
+
+COMPEL_API int compel_cure(struct compel_infect *inf)
+{
+	struct compel_thread *t;
+	int err = 0, st;
+
+	if (!inf)
+		return 0;
+	t = inf->t;
+	if (inf->running) {
+		/* Stop it (it waits in recvmsg, or is on its way there) and
+		 * put the thread back by hand.  The parasite's own way home
+		 * (rt_sigreturn) is for when we are gone: it would reset the
+		 * restart block of an interrupted nanosleep. */
+		if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) < 0)
+			err = neg_errno();
+		while (!err) {
+			err = compel_wait_stop(t, &st);
+			if (err || (st >> 16) == PTRACE_EVENT_STOP)
+				break;
+			/* a signal forced on the parasite (a fault): suppress
+			 * it and go on to the interrupt stop */
+			pr_err("parasite in %d got signal %d", t->tid, WSTOPSIG(st));
+			if (ptrace(PTRACE_CONT, t->tid, NULL, NULL) < 0)
+				err = neg_errno();
+		}
+		inf->running = false;
+		if (err != -ESRCH && t->traced) {
+			int e = restore_by_hand(t);
+			int64_t r;
+
+			if (!err)
+				err = e;
+			if (!e)
+				rsys(t, &r, __NR_close, (uint64_t)inf->rsock, 0, 0, 0, 0, 0);
+		}
+	}
+	if (t->traced) {
+		int e = compel_remote_munmap(t, inf->addr, inf->size);
+
+		if (!err)
+			err = e;
+	} else if (!err) {
+		err = -ESRCH;
+	}
+	free_infect(inf);
+	return err;
+}
+
+COMPEL_API int compel_infect__sym(struct compel_infect *inf, unsigned idx, const char *name,
+				  uint64_t *addr)
+{
+	int64_t off;
+
+	if (!inf || !name || !addr || idx >= inf->nr_blobs)
+		return -EINVAL;
+	off = compel_blob__sym(inf->blobs[idx], name);
+	if (off < 0)
+		return (int)off;
+	*addr = inf->addr + inf->blob_base[idx] + (uint64_t)off;
+	return 0;
+}
+
+COMPEL_API void *compel_infect__args(struct compel_infect *inf, size_t *size)
+{
+	if (size)
+		*size = inf->args_size;
+	return inf->local + inf->args_off;
+}
+
+COMPEL_API uint64_t compel_infect__args_remote(struct compel_infect *inf)
+{
+	return inf->addr + inf->args_off;
+}
+
+COMPEL_API int compel_infect__remote_sock(struct compel_infect *inf)
+{
+	return inf->rsock;
+}
+
+COMPEL_API struct compel_thread *compel_infect__thread(struct compel_infect *inf)
+{
+	return inf->t;
+}
+
+COMPEL_API int compel_infect__call(struct compel_infect *inf, struct compel_call *c)
+{
+	struct rpc_msg m = { .cmd = RPC_CALL };
+	int err;
+
+	if (!inf || !c || c->sz < offsetof(struct compel_call, ret) + sizeof(int64_t))
+		return -EINVAL;
+	if (c->args_len > inf->args_size || c->res_len > inf->args_size ||
+	    c->nr_fds_in > COMPEL_MAX_FDS || !c->fn)
+		return -EINVAL;
+	if (c->args_len)
+		memcpy(inf->local + inf->args_off, c->args, c->args_len);
+	m.fn = c->fn;
+	m.len = c->args_len;
+	c->nr_fds_out = 0;
+	err = rpc(inf, &m, c->fds_in, c->nr_fds_in, c->fds_out, c->fds_out ? c->max_fds_out : 0,
+		  &c->nr_fds_out);
+	if (err)
+		return err;
+	c->ret = m.ret;
+	if (c->res && c->res_len)
+		memcpy(c->res, inf->local + inf->args_off, c->res_len);
+	return 0;
+}
+
+COMPEL_API int compel_infect__call_func(struct compel_infect *inf, uint64_t fn,
+					const uint64_t a[6], int64_t *ret)
+{
+	struct rpc_msg m = { .cmd = RPC_CALL_FUNC, .fn = fn };
+	int err;
+
+	if (!inf || !fn || !ret)
+		return -EINVAL;
+	if (a)
+		memcpy(m.a, a, sizeof(m.a));
+	err = rpc(inf, &m, NULL, 0, NULL, 0, NULL);
+	if (!err)
+		*ret = m.ret;
+	return err;
+}
+
+COMPEL_API int compel_infect__ping(struct compel_infect *inf)
+{
+	struct rpc_msg m = { .cmd = RPC_PING };
+
+	return rpc(inf, &m, NULL, 0, NULL, 0, NULL);
+}
+
+COMPEL_API int compel_infect__get_fds(struct compel_infect *inf, const int *tfds, unsigned n,
+				      int *out)
+{
+	struct rpc_msg m = { .cmd = RPC_GET_FDS, .len = n };
+	uint32_t got = 0;
+	int err;
+
+	if (!inf || !tfds || !out || !n || n > COMPEL_MAX_FDS)
+		return -EINVAL;
+	memcpy(inf->local + inf->args_off, tfds, n * sizeof(int));
+	err = rpc(inf, &m, NULL, 0, out, n, &got);
+	if (err)
+		return err;
+	if (got != n) {
+		for (unsigned i = 0; i < got; i++)
+			close(out[i]);
+		return -EBADF; /* some fd is not open in the task */
+	}
+	return 0;
+}
+
+COMPEL_API int compel_infect__put_fds(struct compel_infect *inf, const int *fds,
+				      const int *tfds, unsigned n)
+{
+	struct rpc_msg m = { .cmd = RPC_PUT_FDS, .len = n };
+	int err;
+
+	if (!inf || !fds || !tfds || !n || n > COMPEL_MAX_FDS)
+		return -EINVAL;
+	memcpy(inf->local + inf->args_off, tfds, n * sizeof(int));
+	err = rpc(inf, &m, fds, n, NULL, 0, NULL);
+	if (err)
+		return err;
+	return m.ret < 0 ? (int)m.ret : 0;
+}
+
+COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t tid,
+					     struct compel_call *c)
+{
+	struct compel_thread *t;
+	struct arch_regs regs;
+	struct rpc_boot *b;
+	stack_t ss;
+	uint64_t sp;
+	int err, e;
+
+	if (!inf || !c || c->sz < offsetof(struct compel_call, ret) + sizeof(int64_t) || !c->fn)
+		return -EINVAL;
+	if (c->args_len > inf->args_size || c->res_len > inf->args_size || c->nr_fds_in)
+		return -EINVAL;
+	t = compel_proc__find_thread(inf->p, tid);
+	if (!t)
+		return -ESRCH;
+	if (t == inf->t) {
+		/* the parasite thread itself: an ordinary call */
+		return compel_infect__call(inf, c);
+	}
+	err = compel_thread_prepare(t);
+	if (!err)
+		err = compel_thread_load_xstate(t);
+	if (!err)
+		err = get_altstack(inf, t, &ss);
+	if (err)
+		return err;
+	if (arch_sigframe_size(t->xs_len) > inf->frame_size)
+		return -EOVERFLOW;
+	err = arch_sigframe_build(inf->local + inf->tframe_off, inf->addr + inf->tframe_off,
+				  &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, (uint64_t)ss.ss_sp,
+				  (uint32_t)ss.ss_flags, ss.ss_size, &sp);
+	if (err)
+		return err;
+	if (c->args_len)
+		memcpy(inf->local + inf->args_off, c->args, c->args_len);
+	b = boot(inf);
+	b->th_fn = c->fn;
+	b->th_sigframe_sp = sp;
+	b->th_ret = -ENOSYS;
+	regs = t->regs;
+	arch_regs_setup_call(&regs, rt_sym(inf, "__compel_thread_entry"),
+			     inf->addr + inf->tstack_top, inf->addr + inf->boot_off, 0, 0);
+	err = block_all(t);
+	if (!err)
+		err = compel_regs_set_live(t, &regs);
+	if (!err)
+		err = run_to_sigreturn(t, 1u << 20);
+	if (err == -ESRCH)
+		return err;
+	e = restore_by_hand(t);
+	if (err || e)
+		return err ? err : e;
+	c->ret = b->th_ret;
+	c->nr_fds_out = 0;
+	if (c->res && c->res_len)
+		memcpy(c->res, inf->local + inf->args_off, c->res_len);
+	return 0;
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The parasite runtime: freestanding, runs inside the seized task.  It
+ * says hello, serves commands from the channel and, when the channel
+ * closes (the controller cured us or died), returns the task to its
+ * original state by itself with rt_sigreturn on the frame the controller
+ * prepared: registers, signal mask, FPU state and sigaltstack.
+ */
+#include <stddef.h>
+#include <sys/syscall.h>
+
+#include "rpc.h"
+
+/* minimal kernel ABI bits (no libc headers in a freestanding blob) */
+struct k_iovec {
+	void *base;
+	uint64_t len;
+};
+struct k_msghdr {
+	void *name;
+	uint32_t namelen;
+	struct k_iovec *iov;
+	uint64_t iovlen;
+	void *control;
+	uint64_t controllen;
+	uint32_t flags;
+};
+struct k_cmsghdr {
+	uint64_t len;
+	int32_t level;
+	int32_t type;
+};
+#define K_SOL_SOCKET 1
+#define K_SCM_RIGHTS 1
+#define K_MSG_CMSG_CLOEXEC 0x40000000
+#define K_O_CLOEXEC 02000000
+#define CMSG_SPACE_FDS (sizeof(struct k_cmsghdr) + COMPEL_MAX_FDS * 4)
+
+void compel_arch_sigreturn(uint64_t sp) __attribute__((noreturn));
+void compel_runtime_main(struct rpc_boot *b) __attribute__((noreturn));
+void compel_runtime_thread(struct rpc_boot *b) __attribute__((noreturn));
+
+static void zero(void *p, uint64_t n)
+{
+	volatile uint8_t *c = p;
+
+	while (n--)
+		*c++ = 0;
+}
+
+static long send_msg(int sock, struct rpc_msg *m, const int32_t *fds, uint32_t nfds)
+{
+	uint64_t cbuf[(CMSG_SPACE_FDS + 7) / 8];
+	struct k_iovec iov = { m, sizeof(*m) };
+	struct k_msghdr h;
+	struct k_cmsghdr *c = (struct k_cmsghdr *)cbuf;
+	uint32_t i;
+
+	zero(&h, sizeof(h));
+	h.iov = &iov;
+	h.iovlen = 1;
+	if (nfds) {
+		c->len = sizeof(*c) + nfds * 4;
+		c->level = K_SOL_SOCKET;
+		c->type = K_SCM_RIGHTS;
+		for (i = 0; i < nfds; i++)
+			((int32_t *)(c + 1))[i] = fds[i];
+		h.control = cbuf;
+		h.controllen = (sizeof(*c) + nfds * 4 + 7) & ~7ull;
+	}
+	return compel_sys3(__NR_sendmsg, sock, &h, 0x4000 /* MSG_NOSIGNAL */);
+}
+
+static long recv_msg(int sock, struct rpc_msg *m, int32_t *fds, uint32_t *nfds)
+{
+	uint64_t cbuf[(CMSG_SPACE_FDS + 7) / 8];
+	struct k_iovec iov = { m, sizeof(*m) };
+	struct k_msghdr h;
+	struct k_cmsghdr *c = (struct k_cmsghdr *)cbuf;
+	long n;
+	uint32_t i;
+
+	zero(&h, sizeof(h));
+	zero(cbuf, sizeof(cbuf));
+	h.iov = &iov;
+	h.iovlen = 1;
+	h.control = cbuf;
+	h.controllen = sizeof(cbuf);
+	n = compel_sys3(__NR_recvmsg, sock, &h, K_MSG_CMSG_CLOEXEC);
+	*nfds = 0;
+	if (n > 0 && h.controllen >= sizeof(*c) && c->level == K_SOL_SOCKET &&
+	    c->type == K_SCM_RIGHTS) {
+		uint32_t k = (uint32_t)((c->len - sizeof(*c)) / 4);
+
+		for (i = 0; i < k && i < COMPEL_MAX_FDS; i++)
+			fds[i] = ((int32_t *)(c + 1))[i];
+		*nfds = i;
+	}
+	return n;
+}
+
+static long run(struct rpc_boot *b, struct rpc_msg *m)
+{
+	struct compel_pctx *ctx = &b->ctx;
+	int32_t *a = (int32_t *)(uintptr_t)b->args;
+	uint32_t i;
+	long r;
+
+	switch (m->cmd) {
+	case RPC_PING:
+		return 0;
+	case RPC_CALL:
+		ctx->args_len = m->len;
+		return ((compel_parasite_fn)(uintptr_t)m->fn)(ctx);
+	case RPC_CALL_FUNC:
+		return ((long (*)(long, long, long, long, long, long))(uintptr_t)m->fn)(
+			(long)m->a[0], (long)m->a[1], (long)m->a[2], (long)m->a[3],
+			(long)m->a[4], (long)m->a[5]);
+	case RPC_GET_FDS:
+		for (i = 0; i < m->len && i < COMPEL_MAX_FDS; i++)
+			ctx->out_fds[i] = a[i];
+		ctx->nr_out_fds = i;
+		return i;
+	case RPC_PUT_FDS:
+		for (i = 0; i < ctx->nr_in_fds && i < m->len; i++) {
+			if (ctx->in_fds[i] != a[i]) {
+				r = compel_sys3(__NR_dup3, ctx->in_fds[i], a[i], 0);
+				if (r < 0)
+					return r;
+			} else {
+				/* already there: keep it, drop close-on-exec */
+				compel_sys3(__NR_fcntl, a[i], 2 /* F_SETFD */, 0);
+				ctx->in_fds[i] = -1;
+			}
+		}
+		return i;
+	}
+	return -38; /* ENOSYS */
+}
+
+void compel_runtime_main(struct rpc_boot *b)
+{
+	struct compel_pctx *ctx = &b->ctx;
+	struct rpc_msg m;
+	uint32_t i;
+	long n;
+
+	zero(&m, sizeof(m));
+	m.cmd = RPC_HELLO;
+	m.ret = compel_sys0(__NR_gettid);
+	if (send_msg(b->sock, &m, NULL, 0) < 0)
+		goto out;
+	for (;;) {
+		n = recv_msg(b->sock, &m, ctx->in_fds, &ctx->nr_in_fds);
+		if (n == -4 /* EINTR */)
+			continue;
+		if (n != sizeof(m))
+			break; /* EOF: cured, or the controller is gone */
+		ctx->nr_out_fds = 0;
+		m.ret = run(b, &m);
+		n = send_msg(b->sock, &m, ctx->out_fds, ctx->nr_out_fds);
+		/* after the reply: an entry may hand a passed fd back */
+		for (i = 0; i < ctx->nr_in_fds; i++)
+			if (ctx->in_fds[i] >= 0)
+				compel_sys1(__NR_close, ctx->in_fds[i]);
+		ctx->nr_in_fds = 0;
+		if (n < 0)
+			break;
+	}
+out:
+	compel_sys1(__NR_close, b->sock);
+	compel_arch_sigreturn(b->sigframe_sp);
+}
+
+/* A call in another thread: no channel, result in the boot block. */
+void compel_runtime_thread(struct rpc_boot *b)
+{
+	struct compel_pctx ctx;
+
+	zero(&ctx, sizeof(ctx));
+	ctx.size = sizeof(ctx);
+	ctx.version = 1;
+	ctx.args = (void *)(uintptr_t)b->args;
+	ctx.args_size = b->args_size;
+	ctx.sock = -1;
+	b->th_ret = ((compel_parasite_fn)(uintptr_t)b->th_fn)(&ctx);
+	compel_arch_sigreturn(b->th_sigframe_sp);
+}

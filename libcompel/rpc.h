@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rpc.h - the wire protocol between libcompel and its parasite runtime
+ * (private; both sides are built from this tree). */
+#ifndef COMPEL_RPC_H
+#define COMPEL_RPC_H
+
+#include <stdint.h>
+
+#include "compel-parasite.h"
+
+#define RPC_HELLO 1     /* parasite -> controller, once, ret = tid */
+#define RPC_CALL 2      /* run fn(ctx) */
+#define RPC_CALL_FUNC 3 /* run fn(a[0..5]) (a function of the task) */
+#define RPC_PING 4      /* nothing, reply at once */
+#define RPC_GET_FDS 5   /* args: int32 fds[n]; reply carries them */
+#define RPC_PUT_FDS 6   /* args: int32 targets[n]; dup3 the passed fds there */
+
+struct rpc_msg {
+	uint32_t cmd;
+	uint32_t flags;
+	uint64_t fn;
+	uint64_t len;
+	int64_t ret;
+	uint64_t a[6];
+};
+
+#define BOOT_MAGIC 0x43504d43u
+
+/* The boot block, in the shared mapping. */
+struct rpc_boot {
+	uint32_t magic;
+	int32_t sock;
+	uint64_t sigframe_sp; /* where rt_sigreturn finds the original state */
+	uint64_t args;
+	uint64_t args_size;
+	struct compel_pctx ctx;
+	/* per-thread calls (compel_infect__call_in_thread) */
+	uint64_t th_fn;
+	uint64_t th_sigframe_sp;
+	int64_t th_ret;
+};
+
+#endif

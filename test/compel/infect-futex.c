@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Infect and cure a victim in mode futex; it checks itself afterwards. */
+#include "infect.h"
+
+int main(void)
+{
+	infect_case((const char *[]){ "futex", NULL }, 100);
+	return 0;
+}
