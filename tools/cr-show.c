@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <crimg.h>
@@ -32,6 +33,14 @@
 
 static FILE *out;
 static bool opt_payload, opt_json;
+static bool progress;       /* stderr is a terminal and stdout is not */
+static uint64_t input_size; /* of a regular file, for the progress line */
+
+static void show_progress(struct crimg_reader *r)
+{
+	if (progress)
+		tool_progress("read", crimg_reader__offset(r), input_size);
+}
 
 /* ---- JSON output ------------------------------------------------------- */
 
@@ -299,6 +308,7 @@ static const char *input_name = "stdin";
 static void __attribute__((noreturn)) image_error(struct crimg_reader *r, int err)
 {
 	fflush(out);
+	tool_progress_end();
 	tool_die(tool_exit_code(err), "%s", r && *crimg_reader__errmsg(r) ?
 		 crimg_reader__errmsg(r) : strerror(-err));
 }
@@ -431,14 +441,18 @@ static void show_record(struct crimg_reader *r, const struct crimg_record *rec, 
 
 static int open_input(const char *path)
 {
-	int fd;
+	struct stat st;
+	int fd = STDIN_FILENO;
 
-	if (!path || !strcmp(path, "-"))
-		return STDIN_FILENO;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		tool_die(tool_exit_code(-errno), "cannot open %s: %s", path, strerror(errno));
-	input_name = path;
+	if (path && strcmp(path, "-")) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			tool_die(tool_exit_code(-errno), "cannot open %s: %s", path, strerror(errno));
+		input_name = path;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		input_size = st.st_size;
+	progress = isatty(STDERR_FILENO) && !isatty(fileno(out));
 	return fd;
 }
 
@@ -472,9 +486,11 @@ static int decode(int fd)
 	while ((ret = crimg_reader__next(r, &rec)) > 0) {
 		show_record(r, rec, first);
 		first = false;
+		show_progress(r);
 	}
 	if (ret < 0)
 		image_error(r, ret);
+	tool_progress_end();
 	fprintf(out, "\n],\n\"trailer\":{\"records\":%" PRIu64 ",\"offset\":%" PRIu64
 		",\"verified\":true}}\n", crimg_reader__records(r),
 		crimg_reader__offset(r) - CRIMG_REC_HDR_SIZE - 24 - CRIMG_CSUM_SIZE);
@@ -653,9 +669,11 @@ static int run_view(const struct view *v, int fd)
 			if (ret < 0)
 				image_error(r, ret);
 		}
+		show_progress(r);
 	}
 	if (ret < 0)
 		image_error(r, ret);
+	tool_progress_end();
 	v->end(st, r);
 	crimg_reader__free(r);
 	return CR_EX_OK;
