@@ -34,6 +34,29 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int read_state(pid_t pid, pid_t tid, char *state);
+
+/* A thread that exited cannot report (a zombie leader waits for its
+ * traced threads to be reaped first): reap what we can, then look. */
+static bool thread_dead(struct compel_thread *t)
+{
+	struct compel_proc *p = t->proc;
+	char state;
+	unsigned i;
+	int st;
+
+	for (i = 0; i < p->nr; i++) {
+		struct compel_thread *o = p->th[i];
+
+		if (o != t && o->traced && waitpid(o->tid, &st, __WALL | WNOHANG) == o->tid &&
+		    (WIFEXITED(st) || WIFSIGNALED(st))) {
+			o->traced = false;
+			o->state = COMPEL_TASK_ZOMBIE;
+		}
+	}
+	return read_state(p->pid, t->tid, &state) < 0 || state == 'Z' || state == 'X';
+}
+
 int compel_wait_stop(struct compel_thread *t, int *st)
 {
 	uint64_t deadline = now_ns() + (uint64_t)t->proc->timeout_ms * 1000000ull;
@@ -49,6 +72,11 @@ int compel_wait_stop(struct compel_thread *t, int *st)
 			if (errno == EINTR)
 				continue;
 			return errno == ECHILD ? -ESRCH : -errno;
+		}
+		if (spins >= 200 && (spins & 15) == 0 && thread_dead(t)) {
+			t->traced = false;
+			t->state = COMPEL_TASK_ZOMBIE;
+			return -ESRCH;
 		}
 		if (now_ns() > deadline) {
 			pr_err("thread %d did not stop within %u ms", t->tid, t->proc->timeout_ms);

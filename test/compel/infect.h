@@ -18,7 +18,7 @@ struct add_args {
 	char msg[32];
 };
 
-static struct compel_blob *load_test_blob(void)
+static __attribute__((unused)) struct compel_blob *load_test_blob(void)
 {
 	struct compel_blob *b;
 	char *path = t_build_path("test/compel/blobs/testcmd.blob");
@@ -28,7 +28,7 @@ static struct compel_blob *load_test_blob(void)
 	return b;
 }
 
-static uint64_t sym(struct compel_infect *inf, const char *name)
+static __attribute__((unused)) uint64_t sym(struct compel_infect *inf, const char *name)
 {
 	uint64_t a;
 
@@ -36,7 +36,7 @@ static uint64_t sym(struct compel_infect *inf, const char *name)
 	return a;
 }
 
-static void infect_case(const char *const *args, unsigned settle_ms)
+static __attribute__((unused)) void infect_case(const char *const *args, unsigned settle_ms)
 {
 	struct victim v;
 	struct compel_proc *p;

@@ -173,15 +173,19 @@ int arch_sigframe_build(void *buf, uint64_t addr, const struct arch_regs *regs,
 		return -EINVAL;
 	memset(b, 0, arch_sigframe_size(xs_len));
 	if (xs && xs_len >= 576) {
+		uint64_t features;
+
 		memcpy(b, xs, xs_len);
-		/* sw_reserved: magic1, extended_size, xfeatures, xstate_size */
+		/* ptrace puts the enabled feature mask where a signal frame has
+		 * its struct _fpx_sw_bytes: build the latter from it */
+		memcpy(&features, b + SW_BYTES_OFF, 8);
+		memset(b + SW_BYTES_OFF, 0, 48);
 		v = FP_XSTATE_MAGIC1;
 		memcpy(b + SW_BYTES_OFF, &v, 4);
-		v = (uint32_t)xs_len + 4;
+		v = (uint32_t)xs_len + 4; /* extended_size */
 		memcpy(b + SW_BYTES_OFF + 4, &v, 4);
-		/* xfeatures (offset 8) comes from the ptrace copy, which the
-		 * kernel fills like a signal frame; xstate_size: */
-		v = (uint32_t)xs_len;
+		memcpy(b + SW_BYTES_OFF + 8, &features, 8);
+		v = (uint32_t)xs_len; /* xstate_size */
 		memcpy(b + SW_BYTES_OFF + 16, &v, 4);
 		v = FP_XSTATE_MAGIC2;
 		memcpy(b + xs_len, &v, 4);
