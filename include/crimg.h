@@ -321,12 +321,18 @@ CRIMG_API int crimg_reader__skip(struct crimg_reader *r);
 CRIMG_API int crimg_reader__skip_unknown(struct crimg_reader *r);
 
 /* The fd the reader reads from (for callers that read a payload
- * themselves: they must then call crimg_reader__consumed with the count). */
+ * themselves: they must then call crimg_reader__consumed with the count).
+ * csum: NULL if the caller did not checksum the bytes (the payload is then
+ * not verified), or the caller's running crimg_csum over the whole
+ * payload so far, started with crimg_csum_init at the payload's first
+ * byte (the reader takes it over and verifies at the end).  -EPROTO if
+ * len runs past the payload. */
 CRIMG_API int crimg_reader__fd(const struct crimg_reader *r);
 CRIMG_API int crimg_reader__consumed(struct crimg_reader *r, uint64_t len,
 				     const struct crimg_csum *csum);
 
-/* Position: records read so far and the stream offset. */
+/* Position: records read so far (the trailer not counted) and the stream
+ * offset (bytes consumed, the stream header included). */
 CRIMG_API uint64_t crimg_reader__records(const struct crimg_reader *r);
 CRIMG_API uint64_t crimg_reader__offset(const struct crimg_reader *r);
 
