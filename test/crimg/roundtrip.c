@@ -165,6 +165,25 @@ static void read_stream(int fd, uint32_t rflags)
 			t_assert(check_pat(buf, rl, 3, 0));
 			t_assert(crimg_reader__payload_verified(r) == 0);
 			t_assert(crimg_reader__payload_csum(r, &cs) == -ENODATA);
+		} else if (idx == NMSG + 4 && (rflags & CRIMG_R_NO_SPLICE)) {
+			/* the caller reads the payload itself from the fd,
+			 * checksums it and tells the reader */
+			struct crimg_csum c;
+			uint64_t done = 0;
+
+			t_assert(rl == RAWLEN);
+			crimg_csum_init(&c);
+			while (done < rl) {
+				ssize_t n = read(crimg_reader__fd(r), buf, rl - done > 7000 ? 7000 : rl - done);
+
+				t_assert(n > 0);
+				t_assert(check_pat(buf, n, 3, done));
+				crimg_csum_update(&c, buf, n);
+				done += n;
+			}
+			t_assert(crimg_reader__consumed(r, rl + 1, &c) == -EPROTO);
+			t_ok(crimg_reader__consumed(r, rl, &c));
+			t_assert(crimg_reader__payload_verified(r) == 1);
 		} else if (idx == NMSG + 4) {
 			t_assert(rl == RAWLEN);
 			for (uint64_t done = 0; done < rl;) {
