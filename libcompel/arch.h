@@ -22,6 +22,10 @@ struct arch_regs {
 /* Syscall instruction bytes, searched for in the target's code. */
 extern const uint8_t arch_syscall_insn[];
 extern const size_t arch_syscall_insn_len;
+/* "syscall; ret" and "pop <result register>; ret", searched for in the
+ * task's code to build the parasite's way home. */
+extern const uint8_t arch_gadget_syscall_ret[], arch_gadget_pop_ret[];
+extern const size_t arch_gadget_syscall_ret_len, arch_gadget_pop_ret_len;
 #define ARCH_NR_RT_SIGRETURN arch_nr_rt_sigreturn
 extern const long arch_nr_rt_sigreturn;
 
@@ -56,5 +60,16 @@ size_t arch_sigframe_size(size_t xs_len);
 int arch_sigframe_build(void *buf, uint64_t addr, const struct arch_regs *regs,
 			uint64_t sigmask, const void *xs, size_t xs_len,
 			uint64_t ss_sp, uint32_t ss_flags, uint64_t ss_size, uint64_t *sp_out);
+
+/*
+ * The way home of a parasite whose controller died: a chain on the
+ * task's own stack that runs munmap(map, len) then rt_sigreturn, using
+ * only the task's own code (the gadgets).  buf is arch_sigframe_size()
+ * bytes for address addr, already filled by arch_sigframe_build (which
+ * gave sp_out); writes the chain and returns the stack pointer to start
+ * it with (jump to the syscall gadget with the munmap arguments).
+ */
+uint64_t arch_exit_chain_build(void *buf, uint64_t addr, uint64_t sp_out,
+			       uint64_t g_syscall_ret, uint64_t g_pop_ret);
 
 #endif

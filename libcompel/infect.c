@@ -14,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -195,28 +196,38 @@ static void free_infect(struct compel_infect *inf)
 	free(inf);
 }
 
+static int restore_fpu_mask(struct compel_thread *t)
+{
+	uint64_t m = t->sigmask;
+
+	if (t->xs_valid) {
+		struct iovec iov = { t->xs, t->xs_len };
+		if (ptrace(PTRACE_SETREGSET, t->tid, (void *)ARCH_NT_XSTATE, &iov) < 0)
+			return neg_errno();
+	}
+	if (ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(m), &m) < 0)
+		return neg_errno();
+	return 0;
+}
+
 /* Restores a stopped thread's state by ptrace, when the parasite could
  * not do it itself. */
 static int restore_by_hand(struct compel_thread *t)
 {
 	int err = compel_regs_set_live(t, &t->resume);
-	uint64_t m = t->sigmask;
+	int e = restore_fpu_mask(t);
 
-	if (t->xs_valid) {
-		struct iovec iov = { t->xs, t->xs_len };
-		if (ptrace(PTRACE_SETREGSET, t->tid, (void *)ARCH_NT_XSTATE, &iov) < 0 && !err)
-			err = neg_errno();
-	}
-	if (ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(m), &m) < 0 && !err)
-		err = neg_errno();
-	return err;
+	return err ? err : e;
 }
 
 /*
- * Runs a stopped thread (PTRACE_SYSCALL) until it reaches rt_sigreturn,
- * and cancels that syscall (the registers are put back by hand instead):
- * rt_sigreturn would reset the thread's restart block, and an interrupted
- * nanosleep or poll would then fail with EINTR instead of resuming.
+ * Runs a stopped thread (PTRACE_SYSCALL) until it reaches rt_sigreturn
+ * (the parasite's way home) and, at that syscall-entry stop, puts the
+ * thread back by hand instead: FPU state and mask first, then every
+ * register in one write that also cancels the syscall.  Whenever we die
+ * in between, the thread still gets home (the syscall runs); and
+ * rt_sigreturn is never run for real, which would reset the restart
+ * block of an interrupted nanosleep or poll (EINTR instead of resuming).
  */
 static int run_to_sigreturn(struct compel_thread *t, unsigned max_steps)
 {
@@ -232,8 +243,11 @@ static int run_to_sigreturn(struct compel_thread *t, unsigned max_steps)
 		if (err)
 			return err;
 		if (arch_regs_syscall_nr(&r) == ARCH_NR_RT_SIGRETURN && arch_regs_retval(&r) == -ENOSYS) {
+			r = t->resume;
 			arch_regs_skip_syscall(&r);
-			err = compel_regs_set_live(t, &r);
+			err = restore_fpu_mask(t);
+			if (!err)
+				err = compel_regs_set_live(t, &r);
 			if (!err)
 				err = compel_syscall_step(t, PTRACE_SYSCALL); /* to its exit */
 			return err;
@@ -258,6 +272,42 @@ static int get_altstack(struct compel_infect *inf, struct compel_thread *t, stac
 		return err;
 	memcpy(ss, inf->local + inf->boot_off + SCRATCH_OFF, sizeof(*ss));
 	return 0;
+}
+
+/*
+ * The way home for when we die: the frame (original registers, mask, FPU
+ * state, sigaltstack) and a munmap + rt_sigreturn chain of the task's
+ * own gadgets, on the task's stack below its red zone, as the kernel
+ * would place a signal frame.  Without gadgets or room there, the
+ * parasite returns through the frame in its mapping (which then stays).
+ */
+static void build_way_home(struct compel_infect *inf, const stack_t *ss, struct rpc_boot *b)
+{
+	struct compel_thread *t = inf->t;
+	struct compel_proc *p = inf->p;
+	size_t size = arch_sigframe_size(t->xs_len);
+	uint64_t addr = (arch_regs_sp(&t->regs) - 128 - size) & ~63ull;
+	uint64_t sp, csp;
+	void *buf;
+
+	if (!p->g_syscall_ret || !p->g_pop_ax_ret)
+		return;
+	buf = calloc(1, size);
+	if (!buf)
+		return;
+	if (!arch_sigframe_build(buf, addr, &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len,
+				 (uint64_t)ss->ss_sp, (uint32_t)ss->ss_flags, ss->ss_size, &sp)) {
+		csp = arch_exit_chain_build(buf, addr, sp, p->g_syscall_ret, p->g_pop_ax_ret);
+		if (compel_proc__write_mem(p, addr, buf, size) == (ssize_t)size) {
+			b->exit_ip = p->g_syscall_ret;
+			b->exit_sp = csp;
+			b->map_addr = inf->addr;
+			b->map_len = inf->size;
+		} else {
+			pr_debug("no room below the stack of %d: the mapping stays if we die", t->tid);
+		}
+	}
+	free(buf);
 }
 
 COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_opts *opts,
@@ -407,6 +457,7 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	b->magic = BOOT_MAGIC;
 	b->sock = sv[1];
 	b->sigframe_sp = sp;
+	build_way_home(inf, &ss, b);
 	b->args = inf->addr + inf->args_off;
 	b->args_size = inf->args_size;
 	b->ctx.size = sizeof(b->ctx);
@@ -457,16 +508,14 @@ fail:
 COMPEL_API int compel_cure(struct compel_infect *inf)
 {
 	struct compel_thread *t;
+	bool broken = false;
 	int err = 0, st;
 
 	if (!inf)
 		return 0;
 	t = inf->t;
 	if (inf->running) {
-		/* Stop it (it waits in recvmsg, or is on its way there) and
-		 * put the thread back by hand.  The parasite's own way home
-		 * (rt_sigreturn) is for when we are gone: it would reset the
-		 * restart block of an interrupted nanosleep. */
+		/* Stop it (it waits in recvmsg, or is on its way there). */
 		if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) < 0)
 			err = neg_errno();
 		while (!err) {
@@ -478,15 +527,29 @@ COMPEL_API int compel_cure(struct compel_infect *inf)
 			pr_err("parasite in %d got signal %d", t->tid, WSTOPSIG(st));
 			if (ptrace(PTRACE_CONT, t->tid, NULL, NULL) < 0)
 				err = neg_errno();
+			broken = true;
 		}
 		inf->running = false;
+		if (!err && !broken && boot(inf)->exit_ip) {
+			/* EOF on the channel sends it home: it closes its end,
+			 * unmaps itself and reaches rt_sigreturn, where we take
+			 * over (see run_to_sigreturn).  Safe if we die at any
+			 * point of it. */
+			close(inf->sock);
+			inf->sock = -1;
+			err = run_to_sigreturn(t, 64);
+			if (!err) {
+				free_infect(inf);
+				return 0;
+			}
+		}
 		if (err != -ESRCH && t->traced) {
 			int e = restore_by_hand(t);
 			int64_t r;
 
 			if (!err)
 				err = e;
-			if (!e)
+			if (!e && inf->sock >= 0)
 				rsys(t, &r, __NR_close, (uint64_t)inf->rsock, 0, 0, 0, 0, 0);
 		}
 	}
@@ -630,7 +693,7 @@ COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t ti
 	struct rpc_boot *b;
 	stack_t ss;
 	uint64_t sp;
-	int err, e;
+	int err;
 
 	if (!inf || !c || c->sz < offsetof(struct compel_call, ret) + sizeof(int64_t) || !c->fn)
 		return -EINVAL;
@@ -673,9 +736,10 @@ COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t ti
 		err = run_to_sigreturn(t, 1u << 20);
 	if (err == -ESRCH)
 		return err;
-	e = restore_by_hand(t);
-	if (err || e)
-		return err ? err : e;
+	if (err) {
+		restore_by_hand(t);
+		return err;
+	}
 	c->ret = b->th_ret;
 	c->nr_fds_out = 0;
 	if (c->res && c->res_len)

@@ -43,6 +43,7 @@ struct compel_proc {
 	unsigned nr, cap;
 	struct compel_thread **th;
 	uint64_t syscall_ip; /* address of a syscall instruction in the task, 0 unknown */
+	uint64_t g_syscall_ret, g_pop_ax_ret; /* gadgets of the parasite's way home */
 	unsigned timeout_ms;
 };
 

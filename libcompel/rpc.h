@@ -31,6 +31,10 @@ struct rpc_boot {
 	uint32_t magic;
 	int32_t sock;
 	uint64_t sigframe_sp; /* where rt_sigreturn finds the original state */
+	uint64_t exit_ip;     /* the way home when available: the syscall gadget, */
+	uint64_t exit_sp;     /* the chain on the task's stack, */
+	uint64_t map_addr;    /* and our mapping, unmapped on the way */
+	uint64_t map_len;
 	uint64_t args;
 	uint64_t args_size;
 	struct compel_pctx ctx;

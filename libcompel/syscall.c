@@ -83,8 +83,20 @@ COMPEL_API ssize_t compel_proc__write_mem(struct compel_proc *p, uint64_t addr,
 	return (ssize_t)done;
 }
 
-/* Finds a syscall instruction: first in the vDSO, then in any other
- * executable mapping. */
+static uint64_t find_bytes(const uint8_t *buf, size_t n, uint64_t start, const uint8_t *pat,
+			   size_t plen)
+{
+	for (size_t i = 0; i + plen <= n; i++)
+		if (buf[i] == pat[0] && !memcmp(buf + i, pat, plen))
+			return start + i;
+	return 0;
+}
+
+/*
+ * Finds, in the task's own code, a syscall instruction (first in the
+ * vDSO, then anywhere executable) and the two gadgets of the parasite's
+ * way home ("syscall; ret" and "pop %rax; ret" on x86_64).
+ */
 int compel_find_syscall_ip(struct compel_proc *p)
 {
 	char path[64], line[512];
@@ -94,22 +106,22 @@ int compel_find_syscall_ip(struct compel_proc *p)
 	if (p->syscall_ip)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
-	for (pass = 0; pass < 2 && !p->syscall_ip; pass++) {
+	for (pass = 0; pass < 2; pass++) {
 		f = fopen(path, "re");
 		if (!f)
 			return errno == ENOENT ? -ESRCH : -errno;
-		while (!p->syscall_ip && fgets(line, sizeof(line), f)) {
+		while (fgets(line, sizeof(line), f)) {
 			unsigned long start, end;
 			char perms[8];
-			size_t len, i;
+			size_t len;
 			uint8_t *buf;
 			ssize_t n;
 
+			if (p->syscall_ip && p->g_syscall_ret && p->g_pop_ax_ret)
+				break;
 			if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
 				continue;
-			if (perms[2] != 'x')
-				continue;
-			if (pass == 0 && !strstr(line, "[vdso]"))
+			if (perms[2] != 'x' || (pass == 0) != !!strstr(line, "[vdso]"))
 				continue;
 			len = end - start;
 			if (len > (8u << 20))
@@ -118,11 +130,18 @@ int compel_find_syscall_ip(struct compel_proc *p)
 			if (!buf)
 				break;
 			n = compel_proc__read_mem(p, start, buf, len);
-			for (i = 0; n > 0 && i + arch_syscall_insn_len <= (size_t)n; i++) {
-				if (!memcmp(buf + i, arch_syscall_insn, arch_syscall_insn_len)) {
-					p->syscall_ip = start + i;
-					break;
-				}
+			if (n > 0) {
+				if (!p->syscall_ip)
+					p->syscall_ip = find_bytes(buf, (size_t)n, start, arch_syscall_insn,
+								   arch_syscall_insn_len);
+				if (!p->g_syscall_ret)
+					p->g_syscall_ret = find_bytes(buf, (size_t)n, start,
+								      arch_gadget_syscall_ret,
+								      arch_gadget_syscall_ret_len);
+				if (!p->g_pop_ax_ret)
+					p->g_pop_ax_ret = find_bytes(buf, (size_t)n, start,
+								     arch_gadget_pop_ret,
+								     arch_gadget_pop_ret_len);
 			}
 			free(buf);
 		}
@@ -132,8 +151,9 @@ int compel_find_syscall_ip(struct compel_proc *p)
 		pr_err("no syscall instruction found in process %d", p->pid);
 		return -ENOEXEC;
 	}
-	pr_debug("process %d: syscall instruction at %#llx", p->pid,
-		 (unsigned long long)p->syscall_ip);
+	pr_debug("process %d: syscall at %#llx, gadgets at %#llx %#llx", p->pid,
+		 (unsigned long long)p->syscall_ip, (unsigned long long)p->g_syscall_ret,
+		 (unsigned long long)p->g_pop_ax_ret);
 	return 0;
 }
 

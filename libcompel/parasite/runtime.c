@@ -37,6 +37,8 @@ struct k_cmsghdr {
 #define CMSG_SPACE_FDS (sizeof(struct k_cmsghdr) + COMPEL_MAX_FDS * 4)
 
 void compel_arch_sigreturn(uint64_t sp) __attribute__((noreturn));
+void compel_arch_exit_chain(uint64_t ip, uint64_t sp, uint64_t addr, uint64_t len)
+	__attribute__((noreturn));
 void compel_runtime_main(struct rpc_boot *b) __attribute__((noreturn));
 void compel_runtime_thread(struct rpc_boot *b) __attribute__((noreturn));
 
@@ -168,7 +170,11 @@ void compel_runtime_main(struct rpc_boot *b)
 			break;
 	}
 out:
+	/* The channel is closed: cured, or the controller is gone.  Go home
+	 * with only the task's own code and stack, unmapping ourselves. */
 	compel_sys1(__NR_close, b->sock);
+	if (b->exit_ip)
+		compel_arch_exit_chain(b->exit_ip, b->exit_sp, b->map_addr, b->map_len);
 	compel_arch_sigreturn(b->sigframe_sp);
 }
 

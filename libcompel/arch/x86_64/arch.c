@@ -9,6 +9,10 @@
 const uint8_t arch_syscall_insn[] = { 0x0f, 0x05 };
 const size_t arch_syscall_insn_len = sizeof(arch_syscall_insn);
 const long arch_nr_rt_sigreturn = __NR_rt_sigreturn;
+const uint8_t arch_gadget_syscall_ret[] = { 0x0f, 0x05, 0xc3 };
+const size_t arch_gadget_syscall_ret_len = 3;
+const uint8_t arch_gadget_pop_ret[] = { 0x58, 0xc3 }; /* pop %rax; ret */
+const size_t arch_gadget_pop_ret_len = 2;
 
 /* Kernel-internal restart codes, seen by a tracer in a stopped thread. */
 #define ERESTARTSYS 512
@@ -149,9 +153,24 @@ _Static_assert(sizeof(struct k_ucontext) == 304, "ucontext layout");
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define SW_BYTES_OFF 464 /* struct _fpx_sw_bytes inside the legacy area */
 
+/* The FPU area, its magic2, and room for the 3-word exit chain that
+ * ends right where the frame starts. */
 static size_t fp_room(size_t xs_len)
 {
-	return (xs_len + 4 + 63) & ~(size_t)63;
+	return (xs_len + 4 + 24 + 63) & ~(size_t)63;
+}
+
+uint64_t arch_exit_chain_build(void *buf, uint64_t addr, uint64_t sp_out,
+			       uint64_t g_syscall_ret, uint64_t g_pop_ret)
+{
+	/* munmap runs at the syscall gadget, whose ret pops "pop %rax; ret":
+	 * rax = 15, ret to the syscall gadget again: rt_sigreturn, with the
+	 * stack pointer at the ucontext (sp_out). */
+	uint64_t chain[3] = { g_pop_ret, __NR_rt_sigreturn, g_syscall_ret };
+	uint64_t sp = sp_out - sizeof(chain);
+
+	memcpy((uint8_t *)buf + (sp - addr), chain, sizeof(chain));
+	return sp;
 }
 
 size_t arch_sigframe_size(size_t xs_len)

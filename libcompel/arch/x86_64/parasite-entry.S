@@ -24,4 +24,16 @@ compel_arch_sigreturn:
 	mov $15, %eax
 	syscall
 	ud2
+/* void compel_arch_exit_chain(ip, sp, addr, len): munmap(addr, len) at
+ * the task's "syscall; ret" (ip) with the chain at sp, which goes on to
+ * rt_sigreturn.  Nothing of ours runs after the munmap. */
+	.globl compel_arch_exit_chain
+	.type compel_arch_exit_chain, @function
+compel_arch_exit_chain:
+	mov %rsi, %rsp
+	mov %rdi, %r8
+	mov %rdx, %rdi
+	mov %rcx, %rsi
+	mov $11, %eax
+	jmp *%r8
 	.section .note.GNU-stack,"",@progbits
