@@ -218,14 +218,14 @@ static int check_tcp(int fd, int *family, const struct soccr_log *lg)
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0) {
 		int err = errno;
 
-		loge(lg, "fd %d: %s", fd, err == ENOTSOCK ? "not a socket" : strerror(err));
+		loge(lg, "%s", err == ENOTSOCK ? "not a socket" : strerror(err));
 		return -err;
 	}
 	*family = v;
 	len = sizeof(v);
 	if ((*family != AF_INET && *family != AF_INET6) ||
 	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 || v != IPPROTO_TCP) {
-		loge(lg, "fd %d: not a TCP socket", fd);
+		loge(lg, "not a TCP socket");
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
@@ -421,7 +421,7 @@ SOCCR_API int soccr_save(int fd, const struct soccr_save_opts *opts, struct socc
 	if ((r = get_tinfo(fd, &ti)) < 0)
 		return r;
 	if (!(F(ti.state) & (ST_OK | F(SOCCR_LISTEN)))) {
-		loge(&lg, "fd %d: cannot save a TCP socket in state %s", fd, soccr_state_name(ti.state));
+		loge(&lg, "cannot save a TCP socket in state %s", soccr_state_name(ti.state));
 		return -EOPNOTSUPP;
 	}
 	t = soccr_tcp_alloc();
@@ -456,7 +456,7 @@ SOCCR_API int soccr_save(int fd, const struct soccr_save_opts *opts, struct socc
 		if ((r = get_tinfo(fd, &ti)) < 0)
 			goto fail;
 		if (!(F(ti.state) & ST_OK)) {
-			loge(&lg, "fd %d: cannot save a TCP socket in state %s", fd, soccr_state_name(ti.state));
+			loge(&lg, "cannot save a TCP socket in state %s", soccr_state_name(ti.state));
 			r = -EOPNOTSUPP;
 			goto fail;
 		}
@@ -618,6 +618,32 @@ static int bind_err(int err, const struct sockaddr_storage *a, const struct socc
 	return -err;
 }
 
+/* Is the address one of this host's (in this network namespace)?  A
+ * repair-mode bind does not always say, so ask with a throwaway socket;
+ * sockets that bind to foreign addresses on purpose are let through. */
+static int check_local(const struct soccr_tcp *t, const struct soccr_log *lg)
+{
+	struct sockaddr_storage a = t->local;
+	int fd, err = 0;
+
+	if ((t->so.have & (1ull << SO_I_FREEBIND) && t->so.val[SO_I_FREEBIND]) ||
+	    (t->so.have & (1ull << SO_I_TRANSPARENT) && t->so.val[SO_I_TRANSPARENT]))
+		return 0;
+	if (a.ss_family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&a)->sin6_port = 0;
+	fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (bind(fd, (struct sockaddr *)&a, t->local_len) < 0)
+		err = errno;
+	close(fd);
+	if (err == EADDRNOTAVAIL)
+		return bind_err(err, &t->local, lg);
+	return 0;
+}
+
 static int restore_listener(const struct soccr_tcp *t, uint32_t flags, const struct soccr_log *lg)
 {
 	int fd, r;
@@ -649,6 +675,8 @@ static int restore_conn(const struct soccr_tcp *t, uint32_t flags, const struct 
 	struct tcp_repair_opt ro[4];
 	int fd, r, n = 0;
 
+	if ((r = check_local(t, lg)) < 0)
+		return r;
 	fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
 		return -errno;

@@ -227,11 +227,16 @@ static int cmd_save(int argc, char **argv)
 
 /* ---- restore ------------------------------------------------------------- */
 
+/* Reads the whole stream first (a truncated or corrupted one restores
+ * nothing), then restores every connection in it. */
 static int restore_all(const char *in, int *fds, unsigned *n)
 {
+	struct soccr_tcp *ts[MAX_CONNS];
+	unsigned nt = 0, want = 0, i;
 	struct crimg_reader *r;
 	const struct crimg_record *rec;
 	int ifd = STDIN_FILENO, ret;
+	char d[160];
 
 	*n = 0;
 	if (in) {
@@ -245,56 +250,57 @@ static int restore_all(const char *in, int *fds, unsigned *n)
 	if (ret < 0)
 		tool_die(errcode(ret), "cannot read the image: %s", strerror(-ret));
 	while ((ret = crimg_reader__next(r, &rec)) > 0) {
-		struct soccr_tcp *t;
-		const struct soccr_tcp *c;
-		char d[160];
-
 		if (rec->type != CRIMG_T_TCP_CONN && rec->type != CRIMG_T_TCP_LISTEN) {
 			ret = crimg_reader__skip_unknown(r);
 			if (ret < 0)
 				break;
 			continue;
 		}
+		if (nt == MAX_CONNS)
+			tool_die(CR_EX_UNSUPPORTED, "more than %d connections in one image", MAX_CONNS);
 		LIBSOCCR_OPTS(soccr_read_opts, rdo, .log = tool_lib_log);
-		ret = soccr_tcp__read(r, rec, &rdo, &t);
+		ret = soccr_tcp__read(r, rec, &rdo, &ts[nt]);
 		if (ret < 0)
 			tool_die(errcode(ret), "bad TCP record in the image: %s", strerror(-ret));
-		if (*n + 1 + soccr_tcp__nr_children(t) > MAX_CONNS)
+		want += 1 + soccr_tcp__nr_children(ts[nt]);
+		nt++;
+		if (want > MAX_CONNS)
 			tool_die(CR_EX_UNSUPPORTED, "more than %d connections in one image", MAX_CONNS);
-		LIBSOCCR_OPTS(soccr_restore_opts, so, .log = tool_lib_log);
-		ret = soccr_restore(t, &so, &fds[*n]);
-		if (ret < 0)
-			tool_die(ret == -EPERM ? CR_EX_PERM : errcode(ret), "cannot restore %s: %s",
-				 soccr_tcp__describe(t, d, sizeof(d)), strerror(-ret));
-		tool_debug("restored %s", soccr_tcp__describe(t, d, sizeof(d)));
-		(*n)++;
-		soccr_tcp_for_each_child(t, c) {
-			ret = soccr_restore(c, &so, &fds[*n]);
-			if (ret < 0)
-				tool_die(errcode(ret), "cannot restore %s: %s", soccr_tcp__describe(c, d, sizeof(d)),
-					 strerror(-ret));
-			(*n)++;
-		}
-		soccr_tcp__free(t);
 	}
 	if (ret < 0)
 		tool_die(errcode(ret), "bad image: %s", crimg_reader__errmsg(r));
 	crimg_reader__free(r);
 	if (in)
 		close(ifd);
-	if (!*n)
+	if (!nt)
 		tool_die(CR_EX_IMAGE, "no TCP connection in the image");
+
+	for (i = 0; i < nt; i++) {
+		const struct soccr_tcp *c;
+
+		LIBSOCCR_OPTS(soccr_restore_opts, so, .log = tool_lib_log);
+		ret = soccr_restore(ts[i], &so, &fds[*n]);
+		if (ret < 0)
+			tool_die(ret == -EPERM ? CR_EX_PERM : errcode(ret), "cannot restore %s: %s",
+				 soccr_tcp__describe(ts[i], d, sizeof(d)), strerror(-ret));
+		tool_debug("restored %s", soccr_tcp__describe(ts[i], d, sizeof(d)));
+		(*n)++;
+		soccr_tcp_for_each_child(ts[i], c) {
+			ret = soccr_restore(c, &so, &fds[*n]);
+			if (ret < 0)
+				tool_die(errcode(ret), "cannot restore %s: %s", soccr_tcp__describe(c, d, sizeof(d)),
+					 strerror(-ret));
+			(*n)++;
+		}
+		soccr_tcp__free(ts[i]);
+	}
 	return 0;
 }
 
-static int send_to(const char *path, const int *fds, unsigned n)
+/* Connects to the backend's unix socket (before anything is restored). */
+static int connect_to(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char cbuf[CMSG_SPACE(sizeof(int) * MAX_CONNS)];
-	char line[32];
-	struct iovec iov;
-	struct msghdr mh = { 0 };
-	struct cmsghdr *cm;
 	int s;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
@@ -304,6 +310,17 @@ static int send_to(const char *path, const int *fds, unsigned n)
 	if (s < 0 || connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		tool_die(errno == ENOENT || errno == ECONNREFUSED ? CR_EX_NOTFOUND : CR_EX_FAIL,
 			 "cannot connect to %s: %s", path, strerror(errno));
+	return s;
+}
+
+static int send_to(int s, const char *path, const int *fds, unsigned n)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * MAX_CONNS)];
+	char line[32];
+	struct iovec iov;
+	struct msghdr mh = { 0 };
+	struct cmsghdr *cm;
+
 	snprintf(line, sizeof(line), "cr-tcp %u\n", n);
 	iov.iov_base = line;
 	iov.iov_len = strlen(line);
@@ -334,7 +351,7 @@ static int cmd_restore(int argc, char **argv)
 	};
 	const char *in = NULL, *to = NULL;
 	long base = 3;
-	int c, fds[MAX_CONNS];
+	int c, fds[MAX_CONNS], us = -1;
 	unsigned n, i;
 	char env[16];
 
@@ -352,9 +369,11 @@ static int cmd_restore(int argc, char **argv)
 		tool_usage_error("--send-to takes no program");
 	if (!to && optind == argc)
 		tool_usage_error("restore needs -- PROGRAM or --send-to PATH");
+	if (to)
+		us = connect_to(to);
 	restore_all(in, fds, &n);
 	if (to) {
-		send_to(to, fds, n);
+		send_to(us, to, fds, n);
 		return 0;
 	}
 	/* Move the sockets to base, base+1, ... without clobbering each other:
