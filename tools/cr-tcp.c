@@ -141,6 +141,24 @@ static int cmd_lock(int argc, char **argv)
 	return CR_EX_FAIL;
 }
 
+/* Unhashes the saved socket silently (it is in repair mode: no FIN, no
+ * RST), so that the same network namespace can take the connection; a
+ * listener is closed the same way and frees its port. */
+static int detach_sk(int sk, const struct soccr_tcp *t, long pid)
+{
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+	if (soccr_tcp__state(t) != SOCCR_LISTEN && connect(sk, &sa, sizeof(sa)) < 0) {
+		tool_msg("cannot detach the socket in process %ld: %s", pid, strerror(errno));
+		return -errno;
+	}
+	if (soccr_tcp__state(t) == SOCCR_LISTEN && shutdown(sk, SHUT_RDWR) < 0) {
+		tool_msg("cannot stop the listener in process %ld: %s", pid, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /* ---- save ---------------------------------------------------------------- */
 
 static int cmd_save(int argc, char **argv)
@@ -152,7 +170,7 @@ static int cmd_save(int argc, char **argv)
 	};
 	long pid = -1, fd = -1;
 	const char *out = NULL;
-	int c, detach = 0, sk, ofd = STDOUT_FILENO, r;
+	int c, detach = 0, sk, ofd = STDOUT_FILENO, r, detached_fail = 0;
 	struct soccr_tcp *t;
 	struct crimg_writer *w;
 	char d[160];
@@ -195,9 +213,18 @@ static int cmd_save(int argc, char **argv)
 	r = crimg_writer__new(ofd, &wo, &w);
 	if (r >= 0) {
 		r = soccr_tcp__write(t, w);
+		/* --detach: between the records and the trailer, so that a
+		 * reader (which restores only after the trailer) never meets
+		 * the old socket in this namespace, and a failed detach leaves
+		 * a stream without a trailer, which restores nothing. */
+		if (r >= 0 && detach) {
+			r = detach_sk(sk, t, pid);
+			if (r < 0)
+				detached_fail = 1;
+		}
 		if (r >= 0)
 			r = crimg_writer__finish(w);
-		if (r < 0)
+		if (r < 0 && !detached_fail)
 			tool_msg("cannot write the image: %s", *crimg_writer__errmsg(w) ? crimg_writer__errmsg(w)
 										 : strerror(-r));
 		crimg_writer__free(w);
@@ -205,20 +232,11 @@ static int cmd_save(int argc, char **argv)
 		tool_msg("cannot write the image: %s", strerror(-r));
 	}
 	if (r < 0) {
-		/* The connection goes on where it was: nothing was handed over. */
+		/* The connection goes on where it was: nothing was handed over
+		 * (unless it was detached already: then it is lost). */
 		soccr_resume(sk);
 		soccr_tcp__free(t);
 		return CR_EX_FAIL;
-	}
-	if (detach) {
-		/* Unhash the socket silently (it is in repair mode), so that the
-		 * same network namespace can take the connection. */
-		struct sockaddr sa = { .sa_family = AF_UNSPEC };
-
-		if (soccr_tcp__state(t) != SOCCR_LISTEN && connect(sk, &sa, sizeof(sa)) < 0)
-			tool_msg("cannot detach the socket in process %ld: %s", pid, strerror(errno));
-		if (soccr_tcp__state(t) == SOCCR_LISTEN && shutdown(sk, SHUT_RDWR) < 0)
-			tool_msg("cannot stop the listener in process %ld: %s", pid, strerror(errno));
 	}
 	close(sk);
 	soccr_tcp__free(t);
