@@ -46,7 +46,17 @@ $(B)/bin/compel-blob: $(B)/obj/tools/compel-blob.o $(TOOL_UTIL_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL)
 
+# cr-parasite: its syscall names come from the system's own headers.
+COMPEL_SYSNAMES := $(B)/include/compel-sysnames.h
+GEN_HEADERS += $(COMPEL_SYSNAMES)
+$(COMPEL_SYSNAMES): libcompel/build.mk
+	@mkdir -p $(@D)
+	$(Q)echo '#include <sys/syscall.h>' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/{ "\1", \2 },/p' | sort > $@.tmp && mv $@.tmp $@
 $(eval $(call TOOL,cr-parasite,compel))
+# The pipeline stage mode loads libcrcore at run time (dlopen), so the
+# compel area builds without it.
+TOOL_EXTRA_LIBS_cr-parasite := -ldl
 
 # Test blobs: test/compel/blobs/NAME.c built by compel-blob into
 # $(B)/test/compel/blobs/NAME.blob, as a user of the library would.
