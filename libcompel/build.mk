@@ -55,8 +55,9 @@ $(COMPEL_SYSNAMES): libcompel/build.mk
 		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/{ "\1", \2 },/p' | sort > $@.tmp && mv $@.tmp $@
 $(eval $(call TOOL,cr-parasite,compel))
 # The pipeline stage mode loads libcrcore at run time (dlopen), so the
-# compel area builds without it.
-TOOL_EXTRA_LIBS_cr-parasite := -ldl
+# compel area builds without it; DT_RPATH (not RUNPATH) so that the
+# libraries libcrcore needs are found next to it too.
+TOOL_EXTRA_LIBS_cr-parasite := -ldl -Wl,--disable-new-dtags
 
 # Test blobs: test/compel/blobs/NAME.c built by compel-blob into
 # $(B)/test/compel/blobs/NAME.blob, as a user of the library would.
