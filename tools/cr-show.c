@@ -1290,6 +1290,9 @@ static void encode_record(struct enc *e, struct crimg_writer *w, const struct jv
 		type = ti->type;
 	else
 		eerr(e, "no \"type\" (or known \"name\")");
+	if (type == CRIMG_T_INVALID || type == CRIMG_T_TRAILER)
+		eerr(e, "type %u cannot be written (0 is invalid, 1 is the trailer: it is computed)",
+		     type);
 	if (!ti)
 		ti = crimg_type_info(type);
 	flags = jget_key(rec, "flags") ? parse_flags(e, jget_key(rec, "flags"))
@@ -1434,7 +1437,7 @@ static void encode_next_record(struct enc *e, struct crimg_writer *w)
 				 !strcmp(key.p, "msg") || !strcmp(key.p, "name")))
 			eerr(e, "\"%s\" after the payload", key.p);
 		if (!strcmp(key.p, "payload") && jt && jf && jl && jpeek_ws(e->in) == '"' &&
-		    (parse_flags(e, jf) & CRIMG_REC_RAW)) {
+		    (parse_flags(e, jf) & CRIMG_REC_RAW) && jnum_u(e, jt, UINT32_MAX) > CRIMG_T_TRAILER) {
 			stream_payload(e, w, (uint32_t)jnum_u(e, jt, UINT32_MAX), parse_flags(e, jf),
 				       jnum_u(e, jl, CRIMG_MAX_REC_LEN));
 			streamed = true;
