@@ -73,7 +73,7 @@ int compel_wait_stop(struct compel_thread *t, int *st)
 				continue;
 			return errno == ECHILD ? -ESRCH : -errno;
 		}
-		if (spins >= 200 && (spins & 15) == 0 && thread_dead(t)) {
+		if (spins >= 2000 && (spins & 15) == 0 && thread_dead(t)) {
 			t->traced = false;
 			t->state = COMPEL_TASK_ZOMBIE;
 			return -ESRCH;
@@ -82,8 +82,10 @@ int compel_wait_stop(struct compel_thread *t, int *st)
 			pr_err("thread %d did not stop within %u ms", t->tid, t->proc->timeout_ms);
 			return -ETIMEDOUT;
 		}
-		if (spins++ < 200) {
-			sched_yield();
+		/* stops come within microseconds: poll hard first */
+		if (spins++ < 2000) {
+			if (spins > 100)
+				sched_yield();
 			continue;
 		}
 		struct timespec ts = { 0, delay_ns };
