@@ -264,17 +264,27 @@ struct soccr_netlock_opts {
  * Creates an empty lock in the calling thread's network namespace: an
  * nftables table of its own ("inet soccr_lock_<pid>_<n>") whose rules drop
  * the packets of the connections added to it, in and out, except those
- * marked SOCCR_MARK.  libnftables is loaded at run time.
- * -ENOSYS libnftables missing; -EPERM no CAP_NET_ADMIN.
+ * marked SOCCR_MARK.  libnftables is loaded at run time.  The table is
+ * an nftables "owner" table: it disappears when this process exits or is
+ * killed, so a lock never outlives its holder.
+ * -ENOSYS libnftables missing; -EPERM no CAP_NET_ADMIN; -EMFILE the
+ * process already holds about a thousand fds (libnftables uses select():
+ * create the lock early).
  */
 SOCCR_API int soccr_netlock__new(const struct soccr_netlock_opts *opts, struct soccr_netlock **ret);
-/* Locks one connection by its addresses (both the same family). */
+/* Locks one connection by its addresses (both the same family); peer
+ * NULL locks new connections (SYNs) to the local port. */
 SOCCR_API int soccr_netlock__add(struct soccr_netlock *lk, const struct sockaddr *local,
 				 const struct sockaddr *peer);
 /* Locks the connection of socket fd (or, for a listener, its port). */
 SOCCR_API int soccr_netlock__add_fd(struct soccr_netlock *lk, int fd);
 /* Locks the connection saved in t (restore side). */
 SOCCR_API int soccr_netlock__add_tcp(struct soccr_netlock *lk, const struct soccr_tcp *t);
+/* Unlocks one connection (a lock can live long and serve many hand-offs:
+ * adding and removing an element is much cheaper than a new table). */
+SOCCR_API int soccr_netlock__remove(struct soccr_netlock *lk, const struct sockaddr *local,
+				    const struct sockaddr *peer);
+SOCCR_API int soccr_netlock__remove_tcp(struct soccr_netlock *lk, const struct soccr_tcp *t);
 /* Connections locked now. */
 SOCCR_API unsigned soccr_netlock__count(const struct soccr_netlock *lk);
 /* Removes the table: every connection is unlocked.  Idempotent. */

@@ -14,6 +14,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,21 @@ SOCCR_API int soccr_netlock__new(const struct soccr_netlock_opts *opts, struct s
 	}
 	if ((r = load_nft(&lk->lg)) < 0)
 		goto fail;
+	/* libnftables waits on its netlink socket with select(): an fd
+	 * number of FD_SETSIZE or more aborts the process.  Its socket takes
+	 * the lowest free number: refuse when that is too high. */
+	{
+		int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (probe >= 0)
+			close(probe);
+		if (probe >= 1000) {
+			loge(&lk->lg, "network lock: libnftables cannot use fd %d (it uses select()): create the "
+				      "lock before the process opens a thousand files", probe);
+			r = -EMFILE;
+			goto fail;
+		}
+	}
 	lk->ctx = nft.ctx_new(0);
 	if (!lk->ctx) {
 		r = -ENOMEM;
@@ -183,8 +199,8 @@ static int fmt_ip(const struct sockaddr *sa, char *buf, size_t len, unsigned *po
 	return -EAFNOSUPPORT;
 }
 
-SOCCR_API int soccr_netlock__add(struct soccr_netlock *lk, const struct sockaddr *local,
-				 const struct sockaddr *peer)
+static int element(struct soccr_netlock *lk, const char *op, const struct sockaddr *local,
+		   const struct sockaddr *peer)
 {
 	char la[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN], cmd[512];
 	unsigned lp, pp;
@@ -196,21 +212,57 @@ SOCCR_API int soccr_netlock__add(struct soccr_netlock *lk, const struct sockaddr
 	if (f1 < 0)
 		return f1;
 	if (!peer) {   /* a listening port */
-		snprintf(cmd, sizeof(cmd), "add element inet %s lp { %u }", lk->table, lp);
+		snprintf(cmd, sizeof(cmd), "%s element inet %s lp { %u }", op, lk->table, lp);
 	} else {
 		f2 = fmt_ip(peer, pa, sizeof(pa), &pp);
 		if (f2 < 0)
 			return f2;
 		if (f1 != f2)
 			return -EINVAL;
-		snprintf(cmd, sizeof(cmd), "add element inet %s %s { %s . %u . %s . %u }", lk->table,
+		snprintf(cmd, sizeof(cmd), "%s element inet %s %s { %s . %u . %s . %u }", op, lk->table,
 			 f1 == AF_INET ? "c4" : "c6", la, lp, pa, pp);
 	}
 	if ((r = run(lk, cmd)) < 0)
 		return r;
-	lk->count++;
 	logd(&lk->lg, "network lock: %s", cmd);
 	return 0;
+}
+
+SOCCR_API int soccr_netlock__add(struct soccr_netlock *lk, const struct sockaddr *local,
+				 const struct sockaddr *peer)
+{
+	int r = element(lk, "add", local, peer);
+
+	if (r == 0)
+		lk->count++;
+	return r;
+}
+
+SOCCR_API int soccr_netlock__remove(struct soccr_netlock *lk, const struct sockaddr *local,
+				    const struct sockaddr *peer)
+{
+	int r = element(lk, "delete", local, peer);
+
+	if (r == 0 && lk->count)
+		lk->count--;
+	return r;
+}
+
+SOCCR_API int soccr_netlock__remove_tcp(struct soccr_netlock *lk, const struct soccr_tcp *t)
+{
+	const struct soccr_tcp *c;
+	int r, ret = 0;
+
+	if (!lk || !t)
+		return -EINVAL;
+	if (t->state != SOCCR_LISTEN)
+		return soccr_netlock__remove(lk, (const struct sockaddr *)&t->local,
+					     (const struct sockaddr *)&t->peer);
+	ret = soccr_netlock__remove(lk, (const struct sockaddr *)&t->local, NULL);
+	soccr_tcp_for_each_child(t, c)
+		if ((r = soccr_netlock__remove_tcp(lk, c)) < 0 && !ret)
+			ret = r;
+	return ret;
 }
 
 SOCCR_API int soccr_netlock__add_fd(struct soccr_netlock *lk, int fd)
