@@ -204,11 +204,18 @@ ssize_t crimg__splice_full(int in, int out, uint64_t len)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				/* either side may be non-blocking */
+				/* Either side may be non-blocking: wait until
+				 * both are ready, not just one (no spinning
+				 * while the other is full or empty). */
 				struct pollfd p[2] = { { .fd = in, .events = POLLIN },
 						       { .fd = out, .events = POLLOUT } };
+
 				while (poll(p, 2, -1) < 0 && errno == EINTR)
 					;
+				if (!(p[1].revents & (POLLOUT | POLLERR | POLLHUP)))
+					crimg__wait(out, POLLOUT);
+				else if (!(p[0].revents & (POLLIN | POLLERR | POLLHUP)))
+					crimg__wait(in, POLLIN);
 				continue;
 			}
 			if (done && errno == EINVAL)
