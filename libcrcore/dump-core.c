@@ -21,21 +21,42 @@
 #define AUDIT_ARCH_X86_64_ 0xc000003eu
 #define MAX_PENDING 256
 
-/* A page of scratch memory in the process, for remote calls that write
- * their result through a pointer.  Unmapped before the stage ends. */
+/* Scratch memory in the process, for remote calls that write their
+ * result through a pointer: a slice of the leader's stack well below its
+ * stack pointer (and below what libcompel uses there), which the ABI
+ * leaves free; its bytes are put back when we are done.  Nothing is
+ * mapped, so a stage killed meanwhile leaves no mapping behind. */
+#define SCRATCH_GAP 16384u
+
 int dump_scratch(struct crcore_dump *d, uint64_t *addr)
 {
+	struct user_regs_struct regs;
+	struct proc_vma *v;
+	size_t n;
 	int r;
 
 	if (d->scratch) {
 		*addr = d->scratch;
 		return 0;
 	}
-	r = compel_remote_mmap(compel_proc__leader(d->proc), 0, 4096, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &d->scratch);
+	r = compel_thread__get_regset(compel_proc__leader(d->proc), NT_PRSTATUS, &regs, sizeof(regs));
+	if (r < 0)
+		return dump_err(d, r, "cannot read the registers of %d: %s", (int)d->pid, strerror(-r));
+	r = proc_vmas_read(d->pid, false, &v, &n);
+	if (r < 0)
+		return dump_err(d, r, "cannot read the mappings of %d: %s", (int)d->pid, strerror(-r));
+	d->scratch = ((regs.rsp - SCRATCH_GAP) & ~63ull) - SCRATCH_SIZE;
+	r = -ENOSPC;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].start <= d->scratch && v[i].end > regs.rsp &&
+		    (v[i].prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE))
+			r = 0;
+	proc_vmas_free(v, n);
+	if (r == 0)
+		r = dump_rread(d, d->scratch, d->scratch_save, SCRATCH_SIZE);
 	if (r < 0) {
 		d->scratch = 0;
-		return dump_err(d, r, "cannot map scratch memory in %d: %s", (int)d->pid, strerror(-r));
+		return dump_err(d, r, "no room for scratch memory on the stack of %d", (int)d->pid);
 	}
 	*addr = d->scratch;
 	return 0;
@@ -45,7 +66,7 @@ void dump_scratch_drop(struct crcore_dump *d)
 {
 	if (!d->scratch || !d->proc)
 		return;
-	compel_remote_munmap(compel_proc__leader(d->proc), d->scratch, 4096);
+	compel_proc__write_mem(d->proc, d->scratch, d->scratch_save, SCRATCH_SIZE);
 	d->scratch = 0;
 }
 

@@ -23,7 +23,9 @@ struct crcore_dump {
 	pid_t pid;
 	struct compel_proc *proc;
 	uint32_t end;            /* CRCORE_END_* requested for the last stage */
-	uint64_t scratch;        /* a page mapped in the process for remote calls */
+	uint64_t scratch;        /* scratch memory in the process for remote calls */
+#define SCRATCH_SIZE 1024u
+	uint8_t scratch_save[SCRATCH_SIZE]; /* what was there */
 	crcore_log_fn log;
 	void *log_arg;
 	char err[512];

@@ -8,3 +8,6 @@ $(eval $(call TOOL,cr-dump,crcore))
 TOOL_EXTRA_LIBS_cr-freeze := -Wl,--disable-new-dtags
 TOOL_EXTRA_LIBS_cr-dumpmm := -Wl,--disable-new-dtags
 TOOL_EXTRA_LIBS_cr-dump := -Wl,--disable-new-dtags
+# cr-dump runs cr-parasite (the compel area's tool, whose stage mode loads
+# libcrcore): the crcore area needs it built.
+AREA_TARGETS_crcore += $(B)/bin/cr-parasite
