@@ -48,6 +48,7 @@ void arch_regs_setup_call(struct arch_regs *r, uint64_t ip, uint64_t sp,
 			  uint64_t a0, uint64_t a1, uint64_t a2);
 uint64_t arch_regs_ip(const struct arch_regs *r);
 uint64_t arch_regs_sp(const struct arch_regs *r);
+void arch_regs_set_sp(struct arch_regs *r, uint64_t sp);
 
 /*
  * Signal frame for rt_sigreturn: lets the parasite restore the original

@@ -214,10 +214,11 @@ static int restore_fpu_mask(struct compel_thread *t)
  * not do it itself. */
 static int restore_by_hand(struct compel_thread *t)
 {
-	int err = compel_regs_set_live(t, &t->resume);
-	int e = restore_fpu_mask(t);
+	int err = restore_fpu_mask(t); /* first: the registers decide */
 
-	return err ? err : e;
+	if (!err)
+		err = compel_regs_set_live(t, &t->resume);
+	return err;
 }
 
 /*
@@ -262,54 +263,6 @@ static int block_all(struct compel_thread *t)
 	return compel_thread_block(t, 1);
 }
 
-/* sigaltstack of t, read with a remote call (scratch in the boot page). */
-static int get_altstack(struct compel_infect *inf, struct compel_thread *t, stack_t *ss)
-{
-	int64_t r;
-	int err = rsys(t, &r, __NR_sigaltstack, 0, inf->addr + inf->boot_off + SCRATCH_OFF, 0, 0, 0, 0);
-
-	if (err)
-		return err;
-	memcpy(ss, inf->local + inf->boot_off + SCRATCH_OFF, sizeof(*ss));
-	return 0;
-}
-
-/*
- * The way home for when we die: the frame (original registers, mask, FPU
- * state, sigaltstack) and a munmap + rt_sigreturn chain of the task's
- * own gadgets, on the task's stack below its red zone, as the kernel
- * would place a signal frame.  Without gadgets or room there, the
- * parasite returns through the frame in its mapping (which then stays).
- */
-static void build_way_home(struct compel_infect *inf, const stack_t *ss, struct rpc_boot *b)
-{
-	struct compel_thread *t = inf->t;
-	struct compel_proc *p = inf->p;
-	size_t size = arch_sigframe_size(t->xs_len);
-	uint64_t addr = (arch_regs_sp(&t->regs) - 128 - size) & ~63ull;
-	uint64_t sp, csp;
-	void *buf;
-
-	if (!p->g_syscall_ret || !p->g_pop_ax_ret)
-		return;
-	buf = calloc(1, size);
-	if (!buf)
-		return;
-	if (!arch_sigframe_build(buf, addr, &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len,
-				 (uint64_t)ss->ss_sp, (uint32_t)ss->ss_flags, ss->ss_size, &sp)) {
-		csp = arch_exit_chain_build(buf, addr, sp, p->g_syscall_ret, p->g_pop_ax_ret);
-		if (compel_proc__write_mem(p, addr, buf, size) == (ssize_t)size) {
-			b->exit_ip = p->g_syscall_ret;
-			b->exit_sp = csp;
-			b->map_addr = inf->addr;
-			b->map_len = inf->size;
-		} else {
-			pr_debug("no room below the stack of %d: the mapping stays if we die", t->tid);
-		}
-	}
-	free(buf);
-}
-
 COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_opts *opts,
 			     struct compel_infect **ret_infect)
 {
@@ -323,7 +276,6 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	int64_t r, rfd = -1;
 	int err, lfd, pidfd, sv[2];
 	char path[64];
-	stack_t ss;
 	unsigned i;
 
 	if (!p || !ret_infect)
@@ -444,12 +396,9 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	}
 
 	/* the frame that returns the thread to where it was */
-	err = get_altstack(inf, t, &ss);
-	if (err)
-		goto fail_sock;
 	err = arch_sigframe_build(inf->local + inf->frame_off, inf->addr + inf->frame_off,
-				  &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, (uint64_t)ss.ss_sp,
-				  (uint32_t)ss.ss_flags, ss.ss_size, &sp);
+				  &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, 0, SS_FLAGS_KEEP, 0,
+				  &sp);
 	if (err)
 		goto fail_sock;
 	b = boot(inf);
@@ -457,7 +406,14 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	b->magic = BOOT_MAGIC;
 	b->sock = sv[1];
 	b->sigframe_sp = sp;
-	build_way_home(inf, &ss, b);
+	if (t->home_sp) {
+		/* the way home written on the thread's stack (see
+		 * compel_thread_home): munmap ourselves, then rt_sigreturn */
+		b->exit_ip = p->g_syscall_ret;
+		b->exit_sp = t->home_sp;
+		b->map_addr = inf->addr;
+		b->map_len = inf->size;
+	}
 	b->args = inf->addr + inf->args_off;
 	b->args_size = inf->args_size;
 	b->ctx.size = sizeof(b->ctx);
@@ -470,9 +426,9 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	regs = t->regs;
 	arch_regs_setup_call(&regs, rt_sym(inf, "__compel_entry"), inf->addr + inf->stack_top,
 			     inf->addr + inf->boot_off, 0, 0);
-	err = block_all(t);
+	err = compel_regs_set_live(t, &regs);
 	if (!err)
-		err = compel_regs_set_live(t, &regs);
+		err = block_all(t);
 	if (err)
 		goto fail_sock;
 	if (ptrace(PTRACE_CONT, t->tid, NULL, NULL) < 0) {
@@ -691,7 +647,6 @@ COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t ti
 	struct compel_thread *t;
 	struct arch_regs regs;
 	struct rpc_boot *b;
-	stack_t ss;
 	uint64_t sp;
 	int err;
 
@@ -709,15 +664,13 @@ COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t ti
 	err = compel_thread_prepare(t);
 	if (!err)
 		err = compel_thread_load_xstate(t);
-	if (!err)
-		err = get_altstack(inf, t, &ss);
 	if (err)
 		return err;
 	if (arch_sigframe_size(t->xs_len) > inf->frame_size)
 		return -EOVERFLOW;
 	err = arch_sigframe_build(inf->local + inf->tframe_off, inf->addr + inf->tframe_off,
-				  &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, (uint64_t)ss.ss_sp,
-				  (uint32_t)ss.ss_flags, ss.ss_size, &sp);
+				  &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, 0, SS_FLAGS_KEEP, 0,
+				  &sp);
 	if (err)
 		return err;
 	if (c->args_len)
@@ -729,9 +682,9 @@ COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t ti
 	regs = t->regs;
 	arch_regs_setup_call(&regs, rt_sym(inf, "__compel_thread_entry"),
 			     inf->addr + inf->tstack_top, inf->addr + inf->boot_off, 0, 0);
-	err = block_all(t);
+	err = compel_regs_set_live(t, &regs);
 	if (!err)
-		err = compel_regs_set_live(t, &regs);
+		err = block_all(t);
 	if (!err)
 		err = run_to_sigreturn(t, 1u << 20);
 	if (err == -ESRCH)

@@ -32,6 +32,8 @@ struct compel_thread {
 	struct arch_regs resume; /* as it must resume (restart applied) */
 	struct arch_regs resume_sigreturn; /* the same, fit for rt_sigreturn */
 	uint64_t sigmask;        /* as seized */
+	uint64_t home_sp;        /* the way home on its stack (compel_thread_home), 0 none */
+	bool home_tried;
 	void *xs;                /* xsave area as seized */
 	size_t xs_len;
 };
@@ -51,6 +53,13 @@ struct compel_proc {
 int compel_wait_stop(struct compel_thread *t, int *st);
 /* Makes the thread's saved state valid (regs, mask) and signals blocked. */
 int compel_thread_prepare(struct compel_thread *t);
+/* A sigaltstack mode the kernel refuses: rt_sigreturn then leaves the
+ * thread's sigaltstack as it is (it ignores the error). */
+#define SS_FLAGS_KEEP 0x40000000u
+/* Writes, once, the way home on t's stack: an rt_sigreturn frame of its
+ * seized state and a chain of the task's own gadgets that gets there
+ * from a "syscall; ret"; sets t->home_sp (0 if not possible). */
+void compel_thread_home(struct compel_thread *t);
 int compel_thread_block(struct compel_thread *t, int block);
 int compel_thread_load_xstate(struct compel_thread *t);
 int compel_find_syscall_ip(struct compel_proc *p);

@@ -181,6 +181,35 @@ int compel_syscall_step(struct compel_thread *t, int req)
 	}
 }
 
+void compel_thread_home(struct compel_thread *t)
+{
+	struct compel_proc *p = t->proc;
+	size_t size;
+	uint64_t addr, sp;
+	void *buf;
+
+	if (t->home_tried)
+		return;
+	t->home_tried = true;
+	if (!p->g_syscall_ret || !p->g_pop_ax_ret || compel_thread_load_xstate(t))
+		return;
+	size = arch_sigframe_size(t->xs_len);
+	addr = (arch_regs_sp(&t->regs) - 128 - size) & ~63ull; /* below the red zone */
+	buf = calloc(1, size);
+	if (!buf)
+		return;
+	if (!arch_sigframe_build(buf, addr, &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, 0,
+				 SS_FLAGS_KEEP, 0, &sp)) {
+		uint64_t csp = arch_exit_chain_build(buf, addr, sp, p->g_syscall_ret, p->g_pop_ax_ret);
+
+		if (compel_proc__write_mem(p, addr, buf, size) == (ssize_t)size)
+			t->home_sp = csp;
+		else
+			pr_debug("thread %d: no room below its stack for the way home", t->tid);
+	}
+	free(buf);
+}
+
 COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long nr,
 				     const uint64_t args[6])
 {
@@ -196,11 +225,22 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 	err = compel_find_syscall_ip(t->proc);
 	if (err)
 		return err;
+	compel_thread_home(t);
 	r = t->regs;
-	arch_regs_setup_syscall(&r, t->proc->syscall_ip, nr, args ? args : zero);
-	err = compel_thread_block(t, 1);
+	if (t->home_sp) {
+		/* at the task's "syscall; ret" with the way home on the stack:
+		 * should we die before putting the registers back, the thread
+		 * returns to its own state by itself */
+		arch_regs_setup_syscall(&r, t->proc->g_syscall_ret, nr, args ? args : zero);
+		arch_regs_set_sp(&r, t->home_sp);
+	} else {
+		arch_regs_setup_syscall(&r, t->proc->syscall_ip, nr, args ? args : zero);
+	}
+	/* registers first, then the mask, and the other way round after:
+	 * if we die in between, the way home restores both */
+	err = compel_regs_set_live(t, &r);
 	if (!err)
-		err = compel_regs_set_live(t, &r);
+		err = compel_thread_block(t, 1);
 	if (err)
 		return err;
 	err = compel_syscall_step(t, PTRACE_SYSCALL); /* entry */
@@ -210,9 +250,9 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 		err = compel_regs_get_live(t, &r);
 	if (err == -ESRCH)
 		return err;
-	err2 = compel_regs_set_live(t, &t->resume);
+	err2 = compel_thread_block(t, 0);
 	if (!err2)
-		err2 = compel_thread_block(t, 0);
+		err2 = compel_regs_set_live(t, &t->resume);
 	if (err)
 		return err;
 	if (err2)

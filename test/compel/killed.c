@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The controller is SIGKILLed while the victim is seized, infected,
- * in the middle of a call, and as it is being cured (a kill inside the
- * few microseconds of a remote syscall is the documented exception): each time the
+ * The controller is SIGKILLed while the victim is seized, at any moment of
+ * a loop of infections and cures, infected, in the middle of a call, and
+ * as it is being cured: each time the
  * victim (blocked in read, vector registers and signal state set) goes on
  * correctly and says PASS.
  */
@@ -22,6 +22,16 @@ static void controller(pid_t pid, int report, char phase)
 		_exit(3);
 	if (phase == 'S')
 		goto report;
+	if (phase == 'N') {
+		/* killed somewhere in infect or cure, over and over */
+		if (write(report, &phase, 1) != 1)
+			_exit(6);
+		for (;;) {
+			if (compel_infect(p, &io, &inf))
+				_exit(4);
+			compel_cure(inf);
+		}
+	}
 	if (compel_infect(p, &io, &inf))
 		_exit(4);
 	if (phase == 'I')
@@ -79,8 +89,10 @@ static void one(char phase, unsigned delay_us)
 	waitpid(ctl, NULL, 0);
 	ct_untrack(ctl);
 	close(pp[0]);
-	/* the parasite unmaps itself on its way home */
-	for (int i = 0;; i++) {
+	/* the parasite unmaps itself on its way home (a kill inside
+	 * compel_infect, before the parasite runs, may leave the inert
+	 * mapping: documented) */
+	for (int i = 0; phase != 'N'; i++) {
 		char path[64], line[512];
 		int left = 0;
 		FILE *f;
@@ -105,6 +117,8 @@ static void one(char phase, unsigned delay_us)
 int main(void)
 {
 	one('S', 0);
+	for (unsigned d = 0; d < 12; d++)
+		one('N', d * 97);
 	one('I', 0);
 	one('R', 100000);
 	one('C', 0);

@@ -53,6 +53,11 @@ uint64_t arch_regs_sp(const struct arch_regs *r)
 	return r->r.rsp;
 }
 
+void arch_regs_set_sp(struct arch_regs *r, uint64_t sp)
+{
+	r->r.rsp = sp;
+}
+
 int arch_regs_restart(const struct arch_regs *in, struct arch_regs *out)
 {
 	long nr = (long)in->r.orig_rax;
