@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "stage2"))
 		return second_stage(atoi(argv[2]), argv[3]);
-	victim_start(&v, (const char *[]){ "read", "threads:2", "fpu", "sig", NULL });
+	victim_start(&v, (const char *[]){ "read", "threads:2", "fpu", "sig", "rseq", NULL });
 	usleep(50000);
 	/* the chain runs in a child, so that we can wait for it */
 	kid = fork();

@@ -4,6 +4,6 @@
 
 int main(void)
 {
-	infect_case((const char *[]){ "read", "threads:2", "fpu", "sig", NULL }, 100);
+	infect_case((const char *[]){ "read", "threads:2", "fpu", "sig", "rseq", NULL }, 100);
 	return 0;
 }

@@ -36,7 +36,8 @@ static __attribute__((unused)) uint64_t sym(struct compel_infect *inf, const cha
 	return a;
 }
 
-static __attribute__((unused)) void infect_case(const char *const *args, unsigned settle_ms)
+static __attribute__((unused)) void infect_case_in(const char *const *args, unsigned settle_ms,
+						  int other_thread)
 {
 	struct victim v;
 	struct compel_proc *p;
@@ -56,7 +57,15 @@ static __attribute__((unused)) void infect_case(const char *const *args, unsigne
 	victim_start(&v, args);
 	usleep(settle_ms * 1000);
 	t_ok(compel_proc_seize(v.pid, NULL, &p));
+	if (other_thread) {
+		/* the parasite in a thread that is not the leader */
+		compel_proc__for_each_thread(p, t)
+			if (compel_thread__tid(t) != v.pid)
+				io.tid = compel_thread__tid(t);
+		t_assert(io.tid);
+	}
 	t_ok(compel_infect(p, &io, &inf));
+	t_assert(compel_thread__tid(compel_infect__thread(inf)) == (io.tid ? io.tid : v.pid));
 
 	c.fn = sym(inf, "tc_add");
 	c.args = &aa;
@@ -72,6 +81,9 @@ static __attribute__((unused)) void infect_case(const char *const *args, unsigne
 	c.fn = sym(inf, "tc_getpid");
 	t_ok(compel_infect__call(inf, &c));
 	t_assert(c.ret == v.pid);
+	c.fn = sym(inf, "tc_gettid");
+	t_ok(compel_infect__call(inf, &c));
+	t_assert(c.ret == compel_thread__tid(compel_infect__thread(inf)));
 	t_ok(compel_infect__ping(inf));
 
 	/* an fd there and back */
@@ -145,6 +157,11 @@ static __attribute__((unused)) void infect_case(const char *const *args, unsigne
 	}
 	victim_go(&v);
 	victim_expect_pass(&v, 5000);
+}
+
+static __attribute__((unused)) void infect_case(const char *const *args, unsigned settle_ms)
+{
+	infect_case_in(args, settle_ms, 0);
 }
 
 #endif

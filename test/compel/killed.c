@@ -72,7 +72,7 @@ static void one(char phase, unsigned delay_us)
 	pid_t ctl;
 	char c;
 
-	victim_start(&v, (const char *[]){ "read", "threads:2", "fpu", "sig", NULL });
+	victim_start(&v, (const char *[]){ "read", "threads:2", "fpu", "sig", "rseq", NULL });
 	if (pipe(pp))
 		t_fail("pipe");
 	ctl = fork();

@@ -9,8 +9,9 @@
  * stdin and ends the main thread's wait (write to its pipe, futex wake,
  * connect, ...).  Options: threads:N (N more spinning threads), fpu
  * (vector registers hold known values across the wait), sig (custom
- * mask, pending private and shared signals, sigaltstack), exit (exit as
- * soon as "go" arrives, no verdict).  Prints READY when prepared, then
+ * mask, pending private and shared signals, sigaltstack), rseq (glibc's
+ * rseq registration still in force afterwards), exit (exit as soon as
+ * "go" arrives, no verdict).  Prints READY when prepared, then
  * PASS or "FAIL why" once the wait is over and the state checked.
  */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/rseq.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,9 +229,32 @@ static void sig_check(void)
 		fail("pending signals not delivered once each (%d, %d)", got_usr1, got_usr2);
 }
 
+/* glibc registered rseq for this thread: it must still be registered
+ * (registering the same area again gives EBUSY) and the kernel must
+ * still update it. */
+static void rseq_check(void)
+{
+	struct rseq *rs;
+	long r;
+
+	if (!__rseq_size)
+		return; /* glibc did not register (tunable off): nothing to check */
+	rs = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	/* glibc registers 32 bytes; __rseq_size may say less */
+	r = syscall(SYS_rseq, rs, 32, 0, RSEQ_SIG);
+	if (r && errno == EINVAL)
+		r = syscall(SYS_rseq, rs, __rseq_size, 0, RSEQ_SIG);
+	if (r == 0)
+		fail("rseq was no longer registered");
+	if (errno != EBUSY)
+		fail("rseq re-registration: %s", strerror(errno));
+	if ((int)rs->cpu_id < 0 || rs->cpu_id != (unsigned)sched_getcpu())
+		fail("rseq cpu_id %d is not updated (on cpu %d)", (int)rs->cpu_id, sched_getcpu());
+}
+
 int main(int argc, char **argv)
 {
-	int i, nthreads = 0, opt_fpu = 0, opt_sig = 0;
+	int i, nthreads = 0, opt_fpu = 0, opt_sig = 0, opt_rseq = 0;
 	long ms = 0;
 	pthread_t th;
 	char buf[8];
@@ -255,6 +281,8 @@ int main(int argc, char **argv)
 			opt_sig = 1;
 		else if (!strcmp(argv[i], "exit"))
 			opt_exit = 1;
+		else if (!strcmp(argv[i], "rseq"))
+			opt_rseq = 1;
 	}
 	if (pipe(pfd))
 		fail("pipe");
@@ -359,6 +387,8 @@ int main(int argc, char **argv)
 	}
 	if (opt_sig)
 		sig_check();
+	if (opt_rseq)
+		rseq_check();
 	printf("PASS\n");
 	return 0;
 }
