@@ -149,6 +149,24 @@ COMPEL_API struct compel_thread *compel_thread__next(struct compel_proc *p,
 #define compel_proc__for_each_thread(p, t) \
 	for ((t) = compel_thread__next((p), NULL); (t); (t) = compel_thread__next((p), (t)))
 
+/*
+ * A whole process tree: the root, then its children (from
+ * /proc/PID/task/TID/children, read once each process is seized, so that
+ * it cannot fork any more) down to the leaves, parents before children.
+ * Zombies and processes that exit meanwhile are left out.  opts as for
+ * compel_proc_seize (COMPEL_SEIZE_THREAD is refused).
+ */
+struct compel_tree;
+COMPEL_API int compel_tree_seize(pid_t root, const struct compel_seize_opts *opts,
+				 struct compel_tree **ret_tree);
+/* Releases every process (flags as compel_proc_release), children first. */
+COMPEL_API int compel_tree_release(struct compel_tree *tree, uint32_t flags);
+COMPEL_API unsigned compel_tree__nr_procs(const struct compel_tree *tree);
+/* The i-th process (0 is the root), NULL past the end; and its parent's
+ * index (-1 for the root). */
+COMPEL_API struct compel_proc *compel_tree__proc(struct compel_tree *tree, unsigned i);
+COMPEL_API int compel_tree__parent(const struct compel_tree *tree, unsigned i);
+
 /* Thread state, as it was when seized. */
 #define COMPEL_TASK_RUNNING 1u /* running user code (or runnable) */
 #define COMPEL_TASK_SYSCALL 2u /* inside a system call (see __syscall_nr) */

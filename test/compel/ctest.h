@@ -31,7 +31,7 @@ static pid_t ct_kids[MAX_KIDS];
 
 /* Kills what is left; no wait: threads we trace would need __WALL
  * reaping, and our exit detaches them anyway. */
-static void ct_kill_kids(void)
+static __attribute__((unused)) void ct_kill_kids(void)
 {
 	for (int i = 0; i < MAX_KIDS; i++)
 		if (ct_kids[i] > 0) {
@@ -40,13 +40,13 @@ static void ct_kill_kids(void)
 		}
 }
 
-static void ct_log(int level, const char *msg, void *arg)
+static __attribute__((unused)) void ct_log(int level, const char *msg, void *arg)
 {
 	(void)arg;
 	fprintf(stderr, "compel[%d]: %s\n", level, msg);
 }
 
-static void ct_track(pid_t pid)
+static __attribute__((unused)) void ct_track(pid_t pid)
 {
 	static int init;
 
@@ -61,7 +61,7 @@ static void ct_track(pid_t pid)
 		}
 }
 
-static void ct_untrack(pid_t pid)
+static __attribute__((unused)) void ct_untrack(pid_t pid)
 {
 	for (int i = 0; i < MAX_KIDS; i++)
 		if (ct_kids[i] == pid)
@@ -69,7 +69,7 @@ static void ct_untrack(pid_t pid)
 }
 
 /* Reads one line from fd (no buffering beyond it); 0 at EOF. */
-static int ct_read_line(int fd, char *buf, size_t len, int timeout_ms)
+static __attribute__((unused)) int ct_read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
 	size_t n = 0;
 	struct timespec ts;
@@ -100,7 +100,7 @@ static int ct_read_line(int fd, char *buf, size_t len, int timeout_ms)
 }
 
 /* Starts the victim helper with argv (NULL-terminated, argv[0] = mode). */
-static void victim_start(struct victim *v, const char *const *args)
+static __attribute__((unused)) void victim_start(struct victim *v, const char *const *args)
 {
 	int pin[2], pout[2];
 	char line[256];
@@ -136,14 +136,14 @@ static void victim_start(struct victim *v, const char *const *args)
 	free(path);
 }
 
-static void victim_go(struct victim *v)
+static __attribute__((unused)) void victim_go(struct victim *v)
 {
 	if (write(v->in, "go\n", 3) != 3)
 		t_fail("cannot talk to the victim: %s", strerror(errno));
 }
 
 /* Collects the verdict; fails the test unless it is PASS. */
-static void victim_expect_pass(struct victim *v, int timeout_ms)
+static __attribute__((unused)) void victim_expect_pass(struct victim *v, int timeout_ms)
 {
 	char line[256];
 
