@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <syslog.h>
@@ -457,8 +459,15 @@ static void sleep_ms(int ms)
 }
 
 /* Waits until pid is gone or a zombie (up to ~2 s). */
-static void wait_dead(pid_t pid)
+static void wait_dead(pid_t pid, int pidfd)
 {
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		poll(&p, 1, 2000);
+		close(pidfd);
+		return;
+	}
 	for (int i = 0; i < 400; i++) {
 		struct proc_stat st;
 
@@ -622,13 +631,17 @@ int dump_end(struct crcore_dump *d, uint32_t mode)
 	pid_t pid = d->pid;
 
 	switch (mode) {
-	case CRCORE_END_KILL:
+	case CRCORE_END_KILL: {
+		/* readable once the process has exited */
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
 		r = compel_proc_release(d->proc, COMPEL_RELEASE_KILL);
 		d->proc = NULL;
 		if (r == -ESRCH)
 			r = 0;
-		wait_dead(pid);
+		wait_dead(pid, pidfd);
 		break;
+	}
 	case CRCORE_END_RUNNING:
 		r = compel_proc_release(d->proc, 0);
 		d->proc = NULL;

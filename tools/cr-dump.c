@@ -2,8 +2,9 @@
 /*
  * cr-dump - the canonical composition of the dump stages as one command:
  *   cr-dump [-o FILE] [--leave-running|--leave-stopped] PID
- * runs  cr-freeze [opts] PID cr-parasite cr-dumpmm  by exec: the stages
- * are found next to this program first, then in PATH.
+ * is  cr-freeze [opts] PID cr-parasite cr-dumpmm : it does cr-freeze's
+ * part itself (one exec less) and execs the other stages, found next to
+ * this program first, then in PATH.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <crcore.h>
+#include <crimg.h>
 
 #include "tool.h"
 
@@ -30,19 +34,23 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *out = NULL, *leave = NULL;
-	char *av[16], self[PATH_MAX], vbuf[8] = "-";
-	int ac = 0, c, copy = 0, nocsum = 0;
+	const char *out = NULL;
+	char *av[16], self[PATH_MAX], vbuf[8] = "-", why[512] = "";
+	int ac = 0, c, copy = 0, nocsum = 0, r;
+	uint32_t end = CRCORE_END_KILL;
+	struct crcore_dump *d;
+	struct crimg_writer *w;
 	ssize_t n;
+	long pid;
 
 	tool_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "o:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case O_RUNNING:
-			leave = "--leave-running";
+			end = CRCORE_END_RUNNING;
 			break;
 		case O_STOPPED:
-			leave = "--leave-stopped";
+			end = CRCORE_END_STOPPED;
 			break;
 		case O_COPY:
 			copy = 1;
@@ -68,7 +76,8 @@ int main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		tool_usage_error(optind >= argc ? "no PID given" : "one PID only");
-	if (tool_parse_long(argv[optind]) <= 0)
+	pid = tool_parse_long(argv[optind]);
+	if (pid <= 0 || pid > 0x3fffffff)
 		tool_usage_error("not a pid: '%s'", argv[optind]);
 	/* The stages next to us come first. */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -94,12 +103,6 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < tool_verbose && i < 5; i++)
 		vbuf[i + 1] = 'v';
-	av[ac++] = "cr-freeze";
-	if (tool_verbose)
-		av[ac++] = vbuf;
-	if (leave)
-		av[ac++] = (char *)leave;
-	av[ac++] = argv[optind];
 	av[ac++] = "cr-parasite";
 	av[ac++] = "cr-dumpmm";
 	if (tool_verbose)
@@ -109,6 +112,30 @@ int main(int argc, char **argv)
 	if (nocsum)
 		av[ac++] = "--no-csum";
 	av[ac] = NULL;
-	execvp(av[0], av);
-	tool_die(CR_EX_NOTFOUND, "cannot run cr-freeze: %s", strerror(errno));
+	/* cr-freeze's part */
+	{
+		LIBCRCORE_OPTS(crcore_dump_opts, o, .end = end, .err = why, .errlen = sizeof(why),
+			       .log = tool_lib_log);
+
+		r = crcore_dump__freeze(pid, &o, &d);
+		if (r < 0)
+			tool_die(r == -EDEADLK || r == -EBUSY ? CR_EX_UNSUPPORTED : tool_exit_code(r),
+				 "%s", why);
+	}
+	{
+		LIBCRIMG_OPTS(crimg_writer_opts, wo, .producer = "cr-dump 0.1", .log = tool_lib_log);
+
+		r = crimg_writer__new(STDOUT_FILENO, &wo, &w);
+		if (r < 0) {
+			crcore_dump__free(d);
+			tool_die(tool_exit_code(r), "cannot write the stream header: %s", strerror(-r));
+		}
+	}
+	r = crcore_dump__write_core(d, w);
+	if (r == 0)
+		r = crcore_dump__exec_next(d, w, av);
+	snprintf(why, sizeof(why), "%s", crcore_dump__errmsg(d));
+	crimg_writer__free(w);
+	crcore_dump__free(d);
+	tool_die(r == -ENOENT ? CR_EX_NOTFOUND : tool_exit_code(r), "%s", why);
 }
