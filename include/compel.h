@@ -340,8 +340,9 @@ COMPEL_API struct compel_thread *compel_infect__thread(struct compel_infect *inf
 struct compel_call {
 	size_t sz;
 	uint64_t fn;            /* remote address of an entry point */
-	const void *args;       /* copied into the shared area first (or NULL) */
-	size_t args_len;
+	const void *args;       /* copied into the shared area first, or NULL */
+	size_t args_len;        /* the entry's ctx->args_len (with args NULL: bytes
+				 * already put in compel_infect__args()) */
 	void *res;              /* copied out of the shared area after (or NULL) */
 	size_t res_len;
 	const int *fds_in;      /* our fds, installed in the task for the call */

@@ -567,7 +567,7 @@ COMPEL_API int compel_infect__call(struct compel_infect *inf, struct compel_call
 	if (c->args_len > inf->args_size || c->res_len > inf->args_size ||
 	    c->nr_fds_in > COMPEL_MAX_FDS || !c->fn)
 		return -EINVAL;
-	if (c->args_len)
+	if (c->args && c->args_len)
 		memcpy(inf->local + inf->args_off, c->args, c->args_len);
 	m.fn = c->fn;
 	m.len = c->args_len;
@@ -673,7 +673,7 @@ COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t ti
 				  &sp);
 	if (err)
 		return err;
-	if (c->args_len)
+	if (c->args && c->args_len)
 		memcpy(inf->local + inf->args_off, c->args, c->args_len);
 	b = boot(inf);
 	b->th_fn = c->fn;

@@ -9,16 +9,18 @@ struct add_args {
 	char msg[32];
 };
 
-static const char hello[] = "sum done";
-static const char *const msgs[] = { hello }; /* needs a relocation */
+/* a table of pointers: R_X86_64_RELATIVE relocations */
+static const char *const msgs[] = { "sum done", "odd sum" };
 
 COMPEL_PARASITE_ENTRY long tc_add(struct compel_pctx *ctx)
 {
 	struct add_args *a = ctx->args;
 	int i;
 
-	for (i = 0; msgs[0][i]; i++)
-		a->msg[i] = msgs[0][i];
+	const char *m = msgs[(a->a + a->b) & 1];
+
+	for (i = 0; m[i]; i++)
+		a->msg[i] = m[i];
 	a->msg[i] = 0;
 	return a->a + a->b;
 }
