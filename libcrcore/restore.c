@@ -87,6 +87,8 @@ struct fd_plan {
 
 struct crcore_restore {
 	int fd;                       /* the stream */
+	int spool_fd;                 /* the rest of the stream, spooled, or -1 */
+	bool taken_live;              /* an id is held by a live process */
 	struct crimg_reader *rd;
 	uint32_t flags, pid_wait_ms;
 	crcore_log_fn log;
@@ -517,10 +519,11 @@ static int pid_state(pid_t pid, char *comm, size_t len)
 
 /* The PID and every TID must be free.  A zombie (killed by the dump, not
  * yet reaped by a slow parent) gets a bounded wait. */
-static int check_ids_free(struct crcore_restore *rs)
+static int check_ids_free(struct crcore_restore *rs, bool wait_live)
 {
 	struct timespec t0, now;
 
+	rs->taken_live = false;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t i = 0; i < rs->nthreads; i++) {
 		pid_t id = (pid_t)rs->threads[i]->tid;
@@ -528,20 +531,26 @@ static int check_ids_free(struct crcore_restore *rs)
 		char comm[64] = "";
 		int st;
 
-		while ((st = pid_state(id, comm, sizeof(comm))) == 1) {
+		while ((st = pid_state(id, comm, sizeof(comm))) == 1 || (st == 2 && wait_live)) {
 			long ms;
 
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+			if (ms >= rs->pid_wait_ms && st == 2)
+				return fail(rs, -EEXIST, "%s %d is still taken by a running process (%s) "
+					    "%u ms after the end of the stream", what, (int)id, comm,
+					    rs->pid_wait_ms);
 			if (ms >= rs->pid_wait_ms)
 				return fail(rs, -EEXIST, "%s %d is still taken by a zombie (%s) that its "
 					    "parent has not reaped after %u ms", what, (int)id, comm,
 					    rs->pid_wait_ms);
 			usleep(10000);
 		}
-		if (st == 2)
+		if (st == 2) {
+			rs->taken_live = true;
 			return fail(rs, -EEXIST, "%s %d is taken by a running process (%s)", what,
 				    (int)id, comm);
+		}
 	}
 	return 0;
 }
@@ -1013,7 +1022,7 @@ static int open_files(struct crcore_restore *rs)
 		if (add_fdp(rs, f->fd, src, f->cloexec) < 0)
 			return -ENOMEM;
 	}
-	rs->stream_fd = fcntl(rs->fd, F_DUPFD_CLOEXEC, rs->fd_base);
+	rs->stream_fd = fcntl(rs->spool_fd >= 0 ? rs->spool_fd : rs->fd, F_DUPFD_CLOEXEC, rs->fd_base);
 	if (rs->stream_fd < 0)
 		return sysfail(rs, -errno, "dup the stream fd");
 	rs->exe_fd = -1;
@@ -1530,6 +1539,61 @@ out:
 	return r;
 }
 
+/* ---- spooling ------------------------------------------------------------------------ */
+
+/*
+ * `cr-dump PID | cr-assemble` on one machine: the original holds the PID
+ * until the dump has written its last byte, and the dump cannot finish
+ * while we do not read.  So when an id is held by a live process and the
+ * stream is not a regular file, the rest of the stream goes into an
+ * unlinked file ($TMPDIR, else /var/tmp) with splice (our memory stays
+ * constant), and the restorer reads it from there once the ids are free.
+ */
+static int spool(struct crcore_restore *rs)
+{
+	const char *dirs[] = { getenv("TMPDIR"), "/var/tmp", "/tmp" };
+	uint64_t total = 0;
+	int fd = -1;
+
+	for (size_t i = 0; i < 3 && fd < 0; i++)
+		if (dirs[i] && *dirs[i])
+			fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sysfail(rs, -errno, "create a spool file for the stream");
+	for (;;) {
+		ssize_t n = splice(rs->fd, NULL, fd, NULL, 1u << 20, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EINVAL) {
+			char buf[65536];
+
+			n = read(rs->fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n > 0 && write(fd, buf, (size_t)n) != n)
+				n = -1;
+		}
+		if (n < 0) {
+			int e = -errno;
+
+			close(fd);
+			return sysfail(rs, e, "spool the stream");
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return sysfail(rs, -errno, "rewind the spool file");
+	}
+	logf_(rs, "spooled %" PRIu64 " bytes of the stream while pid %d was taken", total,
+	      (int)rs->pid);
+	rs->spool_fd = fd;
+	return 0;
+}
+
 /* ---- the API -------------------------------------------------------------------------- */
 
 CRCORE_API int crcore_restore__new(int fd, const struct crcore_restore_opts *opts,
@@ -1548,7 +1612,7 @@ CRCORE_API int crcore_restore__new(int fd, const struct crcore_restore_opts *opt
 	if (!rs)
 		return -ENOMEM;
 	rs->fd = fd;
-	rs->stream_fd = rs->exe_fd = -1;
+	rs->stream_fd = rs->exe_fd = rs->spool_fd = -1;
 	rs->pid_wait_ms = DEFAULT_PID_WAIT_MS;
 	if (opts) {
 		rs->flags = opts->flags;
@@ -1589,7 +1653,17 @@ CRCORE_API int crcore_restore__run(struct crcore_restore *rs)
 
 	if (!rs || rs->pid <= 0 || rs->created)
 		return -EINVAL;
-	r = check_ids_free(rs);
+	r = check_ids_free(rs, false);
+	if (r == -EEXIST && rs->taken_live && !rs->stream.done) {
+		struct stat st;
+
+		if (fstat(rs->fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+			r = spool(rs);
+			if (r < 0)
+				return r;
+			r = check_ids_free(rs, true);
+		}
+	}
 	if (r < 0)
 		return r;
 	r = open_files(rs);
@@ -1739,6 +1813,8 @@ CRCORE_API void crcore_restore__free(struct crcore_restore *rs)
 				close(rs->file_data_fd[i]);
 	if (rs->stream_fd >= 0)
 		close(rs->stream_fd);
+	if (rs->spool_fd >= 0)
+		close(rs->spool_fd);
 	if (rs->exe_fd >= 0)
 		close(rs->exe_fd);
 	crimg_reader__free(rs->rd);

@@ -110,6 +110,45 @@ static void run(const char *dir)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			t_fail("%s wait: cr-assemble --wait ended with status 0x%x, want exit 0", victim, st);
 	}
+
+	/* 3: through a pipe while the original still runs (as `cr-dump | cr-assemble`):
+	 * the original is killed only after the last byte is written */
+	{
+		char *args[] = { out, NULL };
+		struct mk_ctx *c = calloc(1, sizeof(*c));
+		int p[2], st;
+		pid_t ca;
+
+		snprintf(out, sizeof(out), "%s/%s-pipe.out", dir, victim);
+		snprintf(pf, sizeof(pf), "%s/%s-pipe.pid", dir, victim);
+		v = ru_start_victim(victim, args);
+		if (!ru_wait_line(out, "READY", 5000))
+			t_fail("%s pipe: the victim did not get ready", victim);
+		if (pipe(p) < 0)
+			t_fail("pipe: %s", strerror(errno));
+		ca = fork();
+		if (ca == 0) {
+			close(p[1]);
+			dup2(p[0], 0);
+			execlp("cr-assemble", "cr-assemble", "--pidfile", pf, (char *)NULL);
+			_exit(127);
+		}
+		close(p[0]);
+		if (mk_seize(c, v) < 0 || mk_write(c, p[1]) < 0)
+			t_fail("%s pipe: test-only dump: %s", victim, c->err);
+		close(p[1]);
+		mk_release(c);
+		ru_kill_reap(v);
+		free(c);
+		waitpid(ca, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			t_fail("%s pipe: cr-assemble ended with status 0x%x", victim, st);
+		pid = ru_read_pidfile(pf);
+		if (pid != v)
+			t_fail("%s pipe: restored pid %d, want %d", victim, (int)pid, (int)v);
+		expect_pass("pipe", pid, out);
+		ru_wait_gone(pid, 3000);
+	}
 }
 
 int main(void)
