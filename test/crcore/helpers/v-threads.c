@@ -199,7 +199,16 @@ int main(int argc, char **argv)
 		pause();
 	for (int i = 0; i < NW; i++)
 		before[i] = w[i].counter;
-	usleep(20000);
+	/* the workers must go on counting (give a busy machine time) */
+	for (int t = 0; t < 2000; t++) {
+		int moved = 0;
+
+		for (int i = 0; i < NW; i++)
+			moved += w[i].counter != before[i];
+		if (moved == NW)
+			break;
+		usleep(1000);
+	}
 	for (int i = 0; i < NW; i++)
 		if (w[i].counter == before[i]) {
 			say("FAIL: worker %d does not run (counter %d)\n", i, (int)before[i]);
