@@ -131,7 +131,7 @@ $(B)/lib/pkgconfig/lib$(1).pc: Makefile
 	@mkdir -p $$(@D)
 	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
 		'Name: lib$(1)' 'Description: $(6)' 'Version: $(VERSION)' \
-		'Requires.private: $(5)' 'Libs: -L$$$${libdir} -l$(1)' 'Cflags: -I$$$${includedir}' > $$@
+		'Requires: $(5)' 'Libs: -L$$$${libdir} -l$(1)' 'Cflags: -I$$$${includedir}' > $$@
 endef
 
 # ---- areas -----------------------------------------------------------
@@ -227,7 +227,9 @@ install: all
 		so=$$(readlink $(B)/lib/lib$$l.so) && \
 		install -m 755 $(B)/lib/$$so $(DESTDIR)$(LIBDIR)/ && \
 		ln -sf $$so $(DESTDIR)$(LIBDIR)/lib$$l.so || exit 1; done
-	$(Q)install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(Q)for pc in $(PC_FILES); do \
+		sed -e 's|^prefix=.*|prefix=$(PREFIX)|' -e 's|^libdir=.*|libdir=$(LIBDIR)|' \
+		    -e 's|^includedir=.*|includedir=$(INCDIR)|' $$pc > $(DESTDIR)$(LIBDIR)/pkgconfig/$${pc##*/} || exit 1; done
 	$(Q)install -m 755 $(ALL_TOOLS) $(DESTDIR)$(BINDIR)/
 	$(Q)install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCDIR)/
 	$(Q)install -m 644 $(PUBLIC_GEN_HEADERS) $(DESTDIR)$(INCDIR)/
