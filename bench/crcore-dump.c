@@ -131,6 +131,8 @@ static pid_t victim(uint64_t bytes, struct stamp *s)
 
 /* Runs cr-dump [opt] pid into a pipe with a discarding consumer; returns
  * the wall time, *rss the tools' peak RSS in KiB. */
+static double t_end;
+
 static double dump(pid_t v, const char *opt, long *rss)
 {
 	char pid[16];
@@ -158,7 +160,8 @@ static double dump(pid_t v, const char *opt, long *rss)
 	close(p[0]);
 	close(p[1]);
 	wait4(d, &st, 0, &ru);
-	t = now() - t;
+	t_end = now();
+	t = t_end - t;
 	waitpid(c, NULL, 0);
 	*rss = ru.ru_maxrss;
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
@@ -174,25 +177,51 @@ int main(void)
 	pid_t v;
 	const int N = 10;
 
-	raw = raw_copy();
-	printf("raw vmsplice+splice of 1 GiB:        %6.2f GB/s\n", raw);
+	/* The machine is shared: best of 3 for every figure. */
+	raw = 0;
+	for (int i = 0; i < 3; i++) {
+		double x = raw_copy();
+
+		raw = x > raw ? x : raw;
+	}
+	printf("raw vmsplice+splice of 1 GiB:        %6.2f GB/s (best of 3)\n", raw);
 
 	/* kill mode: zero-copy */
-	memset(s, 0, sizeof(*s));
-	v = victim(GIB, s);
-	t = dump(v, NULL, &rss_big);
-	waitpid(v, NULL, 0);
-	printf("cr-dump 1 GiB (kill, zero-copy):     %6.2f GB/s  %.0f ms  ratio %.2f of raw  frozen %.0f ms\n",
-	       GIB / t / 1e9, t * 1e3, GIB / t / 1e9 / raw, (now() - s->last) * 1e3 - 0);
+	{
+		double best = 1e9, fr = 0;
+
+		for (int i = 0; i < 3; i++) {
+			memset(s, 0, sizeof(*s));
+			v = victim(GIB, s);
+			t = dump(v, NULL, &rss_big);
+			if (t < best) {
+				best = t;
+				fr = t_end - s->last;
+			}
+			waitpid(v, NULL, 0);
+		}
+		printf("cr-dump 1 GiB (kill, zero-copy):     %6.2f GB/s  %.0f ms  ratio %.2f of raw  frozen %.0f ms\n",
+		       GIB / best / 1e9, best * 1e3, GIB / best / 1e9 / raw, fr * 1e3);
+	}
 	/* leave-running: copied */
-	memset(s, 0, sizeof(*s));
-	v = victim(GIB, s);
-	t = dump(v, "--leave-running", &rss_lr);
-	usleep(20000);
-	printf("cr-dump 1 GiB (--leave-running):     %6.2f GB/s  %.0f ms  ratio %.2f of raw  frozen %.0f ms\n",
-	       GIB / t / 1e9, t * 1e3, GIB / t / 1e9 / raw, s->maxgap * 1e3);
-	kill(v, SIGKILL);
-	waitpid(v, NULL, 0);
+	{
+		double best = 1e9, fr = 0;
+
+		for (int i = 0; i < 3; i++) {
+			memset(s, 0, sizeof(*s));
+			v = victim(GIB, s);
+			t = dump(v, "--leave-running", &rss_lr);
+			usleep(20000);
+			if (t < best) {
+				best = t;
+				fr = s->maxgap;
+			}
+			kill(v, SIGKILL);
+			waitpid(v, NULL, 0);
+		}
+		printf("cr-dump 1 GiB (--leave-running):     %6.2f GB/s  %.0f ms  ratio %.2f of raw  frozen %.0f ms\n",
+		       GIB / best / 1e9, best * 1e3, GIB / best / 1e9 / raw, fr * 1e3);
+	}
 
 	for (int i = 0; i < N; i++) {
 		pid_t p = fork();

@@ -10,15 +10,17 @@
  *   copy: process_vm_readv into fresh buffers that are donated to the
  *         writer (never reused, so a pipe never holds a page we write
  *         again); works whatever happens to the process afterwards;
- *   zero-copy: when the process is killed at the end of the dump, it
- *         vmsplices its own pages into a pipe of ours (a remote system
- *         call), and we splice them on into the stream.  The pipe holds
- *         references to the process's pages: safe only because the process
- *         never runs again.
+ *   zero-copy: when the process is killed at the end of the dump, our
+ *         parasite (libcrcore/dump-parasite/zc.c, injected with libcompel)
+ *         vmsplices the process's own pages into a pipe of ours while a
+ *         second thread of ours splices them on into the stream.  The pipe
+ *         holds references to the process's pages: safe only because the
+ *         process never runs again.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,10 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "dump-parasite/zc.h"
+
+extern const unsigned char crcore_dump_blob[];
+extern const unsigned long crcore_dump_blob_size;
 
 #ifndef PAGEMAP_SCAN
 struct page_region {
@@ -53,7 +59,6 @@ struct pm_scan_arg {
 
 #define PAGE_SZ 4096ull
 #define CHUNK (4ull << 20)    /* largest PAGES record */
-#define ZC_STEP (1ull << 20)  /* bytes moved per remote vmsplice (the pipe's size) */
 #define NREG 1024
 
 int dump_vma_kind(const struct proc_vma *v, char *why, size_t len)
@@ -149,11 +154,7 @@ struct mm_ctx {
 	uint64_t total, done;
 	const struct crcore_mm_opts *o;
 	struct crcore_mm_stats *st;
-	/* zero-copy */
-	bool zc;
-	int zpipe[2];
-	int64_t tfd;          /* the pipe's write end, opened in the process */
-	uint64_t scratch;
+	bool zc;              /* pages go by the parasite, see zc_run */
 };
 
 static int add_run(struct mm_ctx *c, uint64_t s, uint64_t e, uint32_t vma)
@@ -300,106 +301,200 @@ static int copy_pages(struct mm_ctx *c, uint64_t s, uint64_t e, bool readable)
 	return 0;
 }
 
-static int zc_setup(struct mm_ctx *c)
-{
-	struct compel_thread *t = compel_proc__leader(c->d->proc);
-	char path[64];
-	int64_t fd;
-	int r;
+/* ---- zero-copy through the parasite ------------------------------------ */
 
-	if (pipe2(c->zpipe, O_CLOEXEC) < 0)
-		return -errno;
-	fcntl(c->zpipe[1], F_SETPIPE_SZ, (int)ZC_STEP);
-	r = dump_scratch(c->d, &c->scratch);
+struct chunk {
+	uint64_t start, end;
+};
+
+struct drain {
+	struct mm_ctx *c;
+	const struct chunk *ch;
+	size_t n;
+	int rfd;
+	int err;
+};
+
+/* Our second thread: frames each chunk as a PAGES record and splices its
+ * bytes from the pipe into the stream, in the order the parasite sends. */
+static void *drain_thread(void *arg)
+{
+	struct drain *dr = arg;
+	struct mm_ctx *c = dr->c;
+	int r = 0;
+
+	for (size_t i = 0; i < dr->n && r == 0; i++) {
+		uint64_t s = dr->ch[i].start, len = dr->ch[i].end - dr->ch[i].start;
+		uint8_t hdr[8];
+
+		for (int k = 0; k < 8; k++)
+			hdr[k] = (uint8_t)(s >> (8 * k));
+		r = crimg_writer__begin_raw(c->w, CRIMG_T_PAGES, CRIMG_REC_REQUIRED | CRIMG_RAW_NO_CSUM,
+					    8 + len);
+		if (r == 0)
+			r = crimg_writer__write_raw(c->w, &(struct iovec){ hdr, 8 }, 1, 0);
+		if (r == 0)
+			r = crimg_writer__splice_raw(c->w, dr->rfd, len);
+		if (r == 0)
+			r = crimg_writer__end_raw(c->w, NULL);
+		c->st->records++;
+		c->st->pages += len / PAGE_SZ;
+		c->st->zero_copy_pages += len / PAGE_SZ;
+		c->done += len;
+		progress(c);
+	}
+	if (r < 0) {
+		dr->err = r;
+		/* the parasite must not wait for us any longer */
+		close(dr->rfd);
+		dr->rfd = -1;
+	}
+	return NULL;
+}
+
+static int zc_run(struct mm_ctx *c, const struct chunk *ch, size_t n)
+{
+	const struct compel_blob *bl;
+	struct compel_blob *blob = NULL;
+	struct compel_infect *inf = NULL;
+	uint64_t fn;
+	int p[2] = { -1, -1 }, r;
+
+	r = compel_blob_open(crcore_dump_blob, crcore_dump_blob_size, &blob);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), c->zpipe[1]);
-	if (compel_proc__write_mem(c->d->proc, c->scratch + 64, path, strlen(path) + 1) !=
-	    (ssize_t)strlen(path) + 1)
-		return -EIO;
-	fd = dump_rsys(c->d, t, __NR_openat, (uint64_t)AT_FDCWD, c->scratch + 64,
-		       O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return (int)fd;
-	c->tfd = fd;
-	return 0;
-}
+	bl = blob;
+	{
+		struct compel_infect_opts io = { .sz = sizeof(io), .blobs = &bl, .nr_blobs = 1,
+						 .timeout_ms = 3600u * 1000u };
 
-static void zc_teardown(struct mm_ctx *c)
-{
-	if (c->tfd >= 0 && c->d->proc)
-		dump_rsys(c->d, compel_proc__leader(c->d->proc), __NR_close, (uint64_t)c->tfd, 0, 0, 0);
-	c->tfd = -1;
-	if (c->zpipe[0] >= 0)
-		close(c->zpipe[0]);
-	if (c->zpipe[1] >= 0)
-		close(c->zpipe[1]);
-	c->zpipe[0] = c->zpipe[1] = -1;
-}
-
-/* The zero-copy path: the process vmsplices [s, e) into our pipe. */
-static int zc_pages(struct mm_ctx *c, uint64_t s, uint64_t e)
-{
-	struct compel_thread *t = compel_proc__leader(c->d->proc);
-	uint8_t hdr[8];
-	uint64_t a = s;
-	int r;
-
-	for (int i = 0; i < 8; i++)
-		hdr[i] = (uint8_t)(s >> (8 * i));
-	r = crimg_writer__begin_raw(c->w, CRIMG_T_PAGES, CRIMG_REC_REQUIRED | CRIMG_RAW_NO_CSUM,
-				    8 + (e - s));
-	if (r == 0)
-		r = crimg_writer__write_raw(c->w, &(struct iovec){ hdr, 8 }, 1, 0);
-	while (r == 0 && a < e) {
-		uint64_t iov[2] = { a, e - a < ZC_STEP ? e - a : ZC_STEP };
-		int64_t n;
-
-		if (compel_proc__write_mem(c->d->proc, c->scratch, iov, sizeof(iov)) != sizeof(iov))
-			return dump_err(c->d, -EIO, "cannot write to the scratch page of %d",
-					(int)c->d->pid);
-		n = dump_rsys(c->d, t, __NR_vmsplice, (uint64_t)c->tfd, c->scratch, 1,
-			      SPLICE_F_NONBLOCK);
-		if (n <= 0)
-			return dump_err(c->d, n < 0 ? (int)n : -EIO,
-					"vmsplice in %d at %#llx failed: %s", (int)c->d->pid,
-					(unsigned long long)a, strerror(n < 0 ? (int)-n : EIO));
-		r = crimg_writer__splice_raw(c->w, c->zpipe[0], (uint64_t)n);
-		a += (uint64_t)n;
-		c->st->zero_copy_pages += (uint64_t)n / PAGE_SZ;
+		r = compel_infect(c->d->proc, &io, &inf);
 	}
+	if (r < 0) {
+		compel_blob_free(blob);
+		return r;
+	}
+	r = compel_infect__sym(inf, 0, "crd_vmsplice", &fn);
+	if (r == 0 && pipe2(p, O_CLOEXEC) < 0)
+		r = -errno;
 	if (r == 0)
-		r = crimg_writer__end_raw(c->w, NULL);
+		fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	for (size_t i = 0; r == 0 && i < n; i += CRD_ZC_MAX) {
+		size_t k = n - i < CRD_ZC_MAX ? n - i : CRD_ZC_MAX, asz;
+		struct crd_zc_args *a = compel_infect__args(inf, &asz);
+		struct drain dr = { .c = c, .ch = ch + i, .n = k, .rfd = p[0] };
+		struct compel_call call = { .sz = sizeof(call), .fn = fn,
+					    .args_len = offsetof(struct crd_zc_args, r) + k * 16,
+					    .fds_in = &p[1], .nr_fds_in = 1 };
+		pthread_t th;
+
+		if (asz < call.args_len) {
+			r = -ENOSPC;
+			break;
+		}
+		a->nr = k;
+		for (size_t j = 0; j < k; j++) {
+			a->r[j].addr = ch[i + j].start;
+			a->r[j].len = ch[i + j].end - ch[i + j].start;
+		}
+		r = -pthread_create(&th, NULL, drain_thread, &dr);
+		if (r < 0)
+			break;
+		r = compel_infect__call(inf, &call);
+		if (r == 0 && call.ret < 0)
+			r = (int)call.ret;
+		if (r < 0 && dr.rfd >= 0) {
+			/* the drain thread waits for bytes that will not come */
+			close(p[1]);
+			p[1] = -1;
+		}
+		pthread_join(th, NULL);
+		if (dr.rfd < 0)
+			p[0] = -1;
+		if (r == 0)
+			r = dr.err;
+		else if (dr.err && r == -EPIPE)
+			r = dr.err;
+	}
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	{
+		int e = compel_cure(inf);
+
+		if (e < 0 && r == 0)
+			r = e;
+	}
+	compel_blob_free(blob);
 	if (r < 0)
-		return dump_err(c->d, r, "cannot write pages: %s", strerror(-r));
+		return dump_err(c->d, r, "zero-copy page transfer from %d failed: %s", (int)c->d->pid,
+				strerror(-r));
 	return 0;
+}
+
+static bool zc_able(const struct mm_ctx *c, uint32_t vma)
+{
+	return (c->v[vma].prot & PROT_READ) && c->kind[vma] != CRIMG__VMA_KIND__VMA_ANON_SHARED;
 }
 
 static int write_pages(struct mm_ctx *c)
 {
+	struct chunk *ch = NULL;
+	size_t n = 0, cap = 0;
 	int r = 0;
 
-	if (c->zc && zc_setup(c) < 0) {
-		dump_log(c->d, LOG_INFO, "zero-copy page path not available, copying");
-		zc_teardown(c);
-		c->zc = false;
+	/* Zero-copy first (the parasite's chunks), then whatever must be
+	 * copied (PROT_NONE, shared memory that others may write) or all of
+	 * it if zero-copy cannot be used.  Record order is free. */
+	if (c->zc) {
+		for (size_t i = 0; i < c->nruns; i++) {
+			if (!zc_able(c, c->runs[i].vma))
+				continue;
+			for (uint64_t s = c->runs[i].start; s < c->runs[i].end; s += CHUNK) {
+				if (n == cap) {
+					struct chunk *nc = realloc(ch, (cap = cap ? cap * 2 : 256) * sizeof(*nc));
+
+					if (!nc) {
+						free(ch);
+						return -ENOMEM;
+					}
+					ch = nc;
+				}
+				ch[n].start = s;
+				ch[n].end = c->runs[i].end - s > CHUNK ? s + CHUNK : c->runs[i].end;
+				n++;
+			}
+		}
+		if (n) {
+			r = zc_run(c, ch, n);
+			if (r < 0 && c->st->records == 0) {
+				/* the parasite could not start: nothing was
+				 * written, copy everything instead */
+				dump_log(c->d, LOG_INFO, "zero-copy unavailable (%s), copying", c->d->err);
+				c->zc = false;
+				r = 0;
+			}
+		}
+		free(ch);
+		if (r < 0)
+			return r;
 	}
 	for (size_t i = 0; i < c->nruns && r == 0; i++) {
 		const struct proc_vma *v = &c->v[c->runs[i].vma];
-		bool readable = v->prot & PROT_READ;
-		bool zc = c->zc && readable && c->kind[c->runs[i].vma] != CRIMG__VMA_KIND__VMA_ANON_SHARED;
 
+		if (c->zc && zc_able(c, c->runs[i].vma))
+			continue;
 		for (uint64_t s = c->runs[i].start; s < c->runs[i].end && r == 0; s += CHUNK) {
 			uint64_t e = c->runs[i].end - s > CHUNK ? s + CHUNK : c->runs[i].end;
 
-			r = zc ? zc_pages(c, s, e) : copy_pages(c, s, e, readable);
+			r = copy_pages(c, s, e, v->prot & PROT_READ);
 			c->st->records++;
 			c->st->pages += (e - s) / PAGE_SZ;
 			c->done += e - s;
 			progress(c);
 		}
 	}
-	zc_teardown(c);
 	return r;
 }
 
@@ -409,7 +504,7 @@ CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer 
 {
 	struct crcore_mm_opts o = { sizeof(o) };
 	struct crcore_mm_stats stz;
-	struct mm_ctx c = { .d = d, .w = w, .tfd = -1, .zpipe = { -1, -1 } };
+	struct mm_ctx c = { .d = d, .w = w };
 	Crimg__Mm m = CRIMG__MM__INIT;
 	Crimg__Vma *vm = NULL, **vp = NULL;
 	char exe[4096], *auxv = NULL;

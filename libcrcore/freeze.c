@@ -183,7 +183,10 @@ static int check_vmas(pid_t pid, char *why, size_t len)
 {
 	struct proc_vma *v;
 	size_t n;
-	int r = proc_vmas_read(pid, true, &v, &n);
+	/* maps, not smaps: smaps walks every page table.  What only VmFlags
+	 * tell (hugetlb, device memory, userfaultfd) cr-dumpmm refuses, still
+	 * before the process could notice anything. */
+	int r = proc_vmas_read(pid, false, &v, &n);
 
 	if (r < 0)
 		return fmt_err(why, len, r, "cannot read the mappings of %d: %s", (int)pid, strerror(-r));
@@ -458,25 +461,6 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Waits until pid is gone or a zombie (up to ~2 s). */
-static void wait_dead(pid_t pid, int pidfd)
-{
-	if (pidfd >= 0) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-		poll(&p, 1, 2000);
-		close(pidfd);
-		return;
-	}
-	for (int i = 0; i < 400; i++) {
-		struct proc_stat st;
-
-		if (proc_stat_read(pid, 0, &st) < 0 || st.state == 'Z' || st.state == 'X')
-			return;
-		sleep_ms(5);
-	}
-}
-
 static int cg_dir(pid_t pid, char *buf, size_t len)
 {
 	return snprintf(buf, len, "%s/cr-freeze/%d", CRCORE_FREEZER_ROOT, (int)pid) < (int)len ? 0 : -ENAMETOOLONG;
@@ -631,17 +615,15 @@ int dump_end(struct crcore_dump *d, uint32_t mode)
 	pid_t pid = d->pid;
 
 	switch (mode) {
-	case CRCORE_END_KILL: {
-		/* readable once the process has exited */
-		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-
+	case CRCORE_END_KILL:
+		/* SIGKILL to a ptrace-stopped process acts at once: it never
+		 * runs user code again.  Its memory is freed afterwards, which
+		 * for a large process takes a while: we do not wait for that. */
 		r = compel_proc_release(d->proc, COMPEL_RELEASE_KILL);
 		d->proc = NULL;
 		if (r == -ESRCH)
 			r = 0;
-		wait_dead(pid, pidfd);
 		break;
-	}
 	case CRCORE_END_RUNNING:
 		r = compel_proc_release(d->proc, 0);
 		d->proc = NULL;
