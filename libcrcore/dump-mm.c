@@ -367,6 +367,19 @@ static int zc_run(struct mm_ctx *c, const struct chunk *ch, size_t n)
 	{
 		struct compel_infect_opts io = { .sz = sizeof(io), .blobs = &bl, .nr_blobs = 1,
 						 .timeout_ms = 3600u * 1000u };
+		struct compel_thread *t;
+
+		/* Run it in a thread that is not inside a system call if there
+		 * is one: should we die midway, the parasite puts the thread
+		 * back by itself, and a thread in user code has no system call
+		 * to restart (libcompel answers -EINTR for a sleep that it
+		 * cannot restart there). */
+		compel_proc__for_each_thread(c->d->proc, t) {
+			if (compel_thread__state(t) == COMPEL_TASK_RUNNING) {
+				io.tid = compel_thread__tid(t);
+				break;
+			}
+		}
 
 		r = compel_infect(c->d->proc, &io, &inf);
 	}
