@@ -226,9 +226,11 @@ static int check_process(pid_t pid, bool traced_ok, char *why, size_t len)
 		return fmt_err(why, len, -ESRCH, "no such process %d", (int)pid);
 	f = proc_status_field(status, "Tgid");
 	if (f && atoi(f) != pid) {
+		int tgid = atoi(f);
+
 		free(status);
 		return fmt_err(why, len, -EINVAL, "%d is a thread of process %d: name the process",
-			       (int)pid, f ? atoi(f) : 0);
+			       (int)pid, tgid);
 	}
 	if (f && atoi(f) == getpid()) {
 		free(status);
@@ -236,9 +238,11 @@ static int check_process(pid_t pid, bool traced_ok, char *why, size_t len)
 	}
 	f = proc_status_field(status, "Seccomp");
 	if (f && atoi(f) != 0) {
+		int mode = atoi(f);
+
 		free(status);
 		return fmt_err(why, len, -EOPNOTSUPP, "process %d uses seccomp (mode %d): not supported yet",
-			       (int)pid, atoi(f));
+			       (int)pid, mode);
 	}
 	f = proc_status_field(status, "TracerPid");
 	if (f && atoi(f) != 0 && !(traced_ok && atoi(f) == getpid())) {
