@@ -70,6 +70,29 @@ void dump_scratch_drop(struct crcore_dump *d)
 	d->scratch = 0;
 }
 
+/* The thread to run process-wide remote calls in.  Should we die in the
+ * middle of one, libcompel puts the thread back by itself, but a sleep
+ * interrupted with -ERESTART_RESTARTBLOCK cannot be redone from there
+ * (the thread would see EINTR): prefer a thread in user code, then one in
+ * a system call that restarts plainly, then the leader. */
+struct compel_thread *dump_worker(struct crcore_dump *d)
+{
+	struct compel_thread *t, *plain = NULL;
+
+	compel_proc__for_each_thread(d->proc, t) {
+		struct user_regs_struct r;
+		uint32_t st = compel_thread__state(t);
+
+		if (st == COMPEL_TASK_RUNNING)
+			return t;
+		if (st == COMPEL_TASK_SYSCALL && !plain &&
+		    compel_thread__get_resume_regs(t, &r, sizeof(r)) >= 0 &&
+		    r.rax != __NR_restart_syscall)
+			plain = t;
+	}
+	return plain ? plain : compel_proc__leader(d->proc);
+}
+
 /* Runs nr in t; returns the syscall's result (or -errno of the transport). */
 int64_t dump_rsys(struct crcore_dump *d, struct compel_thread *t, long nr, uint64_t a0,
 		  uint64_t a1, uint64_t a2, uint64_t a3)
@@ -153,7 +176,7 @@ static int fill_creds(struct crcore_dump *d, Crimg__Creds *c, const char *status
 	f = proc_status_field(status, "Seccomp");
 	c->has_seccomp_mode = 1;
 	c->seccomp_mode = f ? atoi(f) : 0;
-	sb = dump_rsys(d, compel_proc__leader(d->proc), __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0);
+	sb = dump_rsys(d, dump_worker(d), __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0);
 	if (sb >= 0) {
 		c->has_securebits = 1;
 		c->securebits = (uint32_t)sb;

@@ -33,7 +33,7 @@ static int write_sigactions(struct crcore_dump *d, struct crimg_writer *w)
 {
 	Crimg__SigActions m = CRIMG__SIG_ACTIONS__INIT;
 	Crimg__SigAction acts[64], *ptrs[64];
-	struct compel_thread *t = compel_proc__leader(d->proc);
+	struct compel_thread *t = dump_worker(d);
 	char *status = proc_read("/proc/%d/status", (int)d->pid);
 	uint64_t set = 0, scratch;
 	const char *f;
@@ -104,7 +104,7 @@ static int write_misc(struct crcore_dump *d, struct crimg_writer *w)
 	Crimg__Itimer it[3], *itp[3];
 	Crimg__Rlimit rl[RLIM_NLIMITS], *rlp[RLIM_NLIMITS];
 	Crimg__PosixTimer *pt = NULL, **ptp = NULL;
-	struct compel_thread *t = compel_proc__leader(d->proc);
+	struct compel_thread *t = dump_worker(d);
 	char *status, *timers, *s;
 	const char *f;
 	uint64_t scratch;

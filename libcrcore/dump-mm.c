@@ -367,20 +367,9 @@ static int zc_run(struct mm_ctx *c, const struct chunk *ch, size_t n)
 	{
 		struct compel_infect_opts io = { .sz = sizeof(io), .blobs = &bl, .nr_blobs = 1,
 						 .timeout_ms = 3600u * 1000u };
-		struct compel_thread *t;
-
-		/* Run it in a thread that is not inside a system call if there
-		 * is one: should we die midway, the parasite puts the thread
-		 * back by itself, and a thread in user code has no system call
-		 * to restart (libcompel answers -EINTR for a sleep that it
-		 * cannot restart there). */
-		compel_proc__for_each_thread(c->d->proc, t) {
-			if (compel_thread__state(t) == COMPEL_TASK_RUNNING) {
-				io.tid = compel_thread__tid(t);
-				break;
-			}
-		}
-
+		/* should we die midway, the parasite puts the thread back by
+		 * itself: run it where there is no sleep to restart */
+		io.tid = compel_thread__tid(dump_worker(c->d));
 		r = compel_infect(c->d->proc, &io, &inf);
 	}
 	if (r < 0) {
@@ -654,7 +643,7 @@ CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer 
 	m.has_env_start = 1, m.env_start = pst.f[50];
 	m.has_env_end = 1, m.env_end = pst.f[51];
 	{
-		int64_t brk = dump_rsys(d, compel_proc__leader(d->proc), __NR_brk, 0, 0, 0, 0);
+		int64_t brk = dump_rsys(d, dump_worker(d), __NR_brk, 0, 0, 0, 0);
 
 		if (brk > 0) {
 			m.has_brk = 1;

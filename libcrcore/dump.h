@@ -103,6 +103,8 @@ CRCORE_LOCAL int dump_vma_kind(const struct proc_vma *v, char *why, size_t len);
 
 /* ---- dump-core.c: remote calls ------------------------------------------ */
 CRCORE_LOCAL int dump_scratch(struct crcore_dump *d, uint64_t *addr);
+/* The thread to run process-wide remote calls in (see dump-core.c). */
+CRCORE_LOCAL struct compel_thread *dump_worker(struct crcore_dump *d);
 CRCORE_LOCAL void dump_scratch_drop(struct crcore_dump *d);
 CRCORE_LOCAL int64_t dump_rsys(struct crcore_dump *d, struct compel_thread *t, long nr,
 			       uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);

@@ -159,8 +159,15 @@ int main(int argc, char **argv)
 
 		kill(victim, SIGTERM);
 		rc = fz_wait(victim);
-		if (rc != 0 && strstr(fz_readfile(vout), "EINTR"))
-			harmed("a sleep in the victim failed with EINTR after a stage was killed");
+		if (rc != 0 && strstr(fz_readfile(vout), "EINTR")) {
+			char w[300];
+
+			snprintf(w, sizeof(w), "after a stage was killed, the victim says: %.200s",
+				 fz_readfile(vout));
+			if (strchr(w, '\n'))
+				*strchr(w, '\n') = 0;
+			harmed(w);
+		}
 		if (rc != 0 || !strstr(fz_readfile(vout), "PASS"))
 			t_fail("the victim failed its own checks (exit %d): %s", rc, fz_readfile(vout));
 	}

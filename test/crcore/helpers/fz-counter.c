@@ -43,7 +43,7 @@ static void *sleeper(void *arg)
 			struct timespec ts = { 0, 2000000 };
 
 			if (nanosleep(&ts, NULL) < 0 && errno == EINTR && !term)
-				eintr = 1;
+				eintr = 2 + (int)id;
 		} else {
 			struct timespec ts;
 
@@ -107,7 +107,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	if (eintr) {
-		printf("FAIL a system call failed with EINTR\n");
+		printf("FAIL a system call failed with EINTR (%s %d)\n", eintr == 1 ? "main thread" : "sleeper thread",
+		       eintr - 2);
 		return 1;
 	}
 	printf("PASS %llu\n", (unsigned long long)seen);
