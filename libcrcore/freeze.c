@@ -697,6 +697,9 @@ static int freezer_end(pid_t pid, bool kill_it, char *err, size_t errlen)
 	forget_origin(pid);
 	if (access(dir, F_OK) == 0)
 		return fmt_err(err, errlen, -EBUSY, "cannot remove %s", dir);
+	/* and the parent, once no other freeze is held there */
+	snprintf(path, sizeof(path), "%s/cr-freeze", CRCORE_FREEZER_ROOT);
+	rmdir(path);
 	return 0;
 }
 
