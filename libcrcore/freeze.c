@@ -580,10 +580,15 @@ static int end_stopped(struct crcore_dump *d)
 		return dump_err(d, r, "cannot find the cgroup v2 of %d: %s", (int)d->pid, strerror(-r));
 	cg_dir(d->pid, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cr-freeze", CRCORE_FREEZER_ROOT);
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return dump_err(d, -errno, "cannot create %s: %s", path, strerror(errno));
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return dump_err(d, -errno, "cannot create %s: %s", dir, strerror(errno));
+	/* (twice: a --thaw elsewhere may remove the empty parent meanwhile) */
+	for (int i = 0; i < 2; i++) {
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return dump_err(d, -errno, "cannot create %s: %s", path, strerror(errno));
+		if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+			break;
+		if (errno != ENOENT || i)
+			return dump_err(d, -errno, "cannot create %s: %s", dir, strerror(errno));
+	}
 	r = save_origin(d->pid, dir, origin);
 	if (r < 0)
 		goto undo_dir;
