@@ -4,6 +4,7 @@
  * stream, and give it back to a program (exec) or to a running process
  * (SCM_RIGHTS over a unix socket).  See cr-tcp(1).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <compel.h>
 #include <crimg.h>
 #include <soccr.h>
 
@@ -26,7 +28,7 @@
 
 static void usage(void)
 {
-	printf("usage: cr-tcp save -p PID -f FD [-o FILE] [--detach] [-v]\n"
+	printf("usage: cr-tcp save -p PID -f FD [-o FILE] [--detach | --close] [-v]\n"
 	       "       cr-tcp lock -p PID -f FD [-p PID -f FD]... -- COMMAND [ARG...]\n"
 	       "       cr-tcp restore [--fd N] [-i FILE] [-v] -- PROGRAM [ARG...]\n"
 	       "       cr-tcp restore --send-to UNIX-SOCKET-PATH [-i FILE] [-v]\n"
@@ -159,6 +161,53 @@ static int detach_sk(int sk, const struct soccr_tcp *t, long pid)
 	return 0;
 }
 
+/*
+ * Closes fd in process pid with a system call run inside it (libcompel,
+ * loaded at run time so that cr-tcp does not depend on it otherwise).
+ * The process does not notice the seize; its fd is simply gone.
+ */
+static int remote_close(long pid, long fd)
+{
+	int (*seize)(pid_t, const struct compel_seize_opts *, struct compel_proc **);
+	int (*release)(struct compel_proc *, uint32_t);
+	struct compel_thread *(*leader)(struct compel_proc *);
+	int (*rsys)(struct compel_thread *, int64_t *, long, const uint64_t[6]);
+	uint64_t args[6] = { (uint64_t)fd };
+	struct compel_proc *p;
+	int64_t ret = 0;
+	void *h;
+	int r;
+
+	h = dlopen("libcompel.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		tool_msg("--close needs libcompel: %s", dlerror());
+		return -ENOSYS;
+	}
+	*(void **)&seize = dlsym(h, "compel_proc_seize");
+	*(void **)&release = dlsym(h, "compel_proc_release");
+	*(void **)&leader = dlsym(h, "compel_proc__leader");
+	*(void **)&rsys = dlsym(h, "compel_remote_syscall");
+	if (!seize || !release || !leader || !rsys) {
+		tool_msg("--close: libcompel lacks the remote system call interface");
+		dlclose(h);
+		return -ENOSYS;
+	}
+	r = seize((pid_t)pid, NULL, &p);
+	if (r < 0) {
+		tool_msg("cannot seize process %ld to close fd %ld: %s", pid, fd, strerror(-r));
+		dlclose(h);
+		return r;
+	}
+	r = rsys(leader(p), &ret, SYS_close, args);
+	release(p, 0);
+	dlclose(h);
+	if (r < 0 || ret < 0) {
+		tool_msg("cannot close fd %ld in process %ld: %s", fd, pid, strerror(r < 0 ? -r : (int)-ret));
+		return r < 0 ? r : (int)ret;
+	}
+	return 0;
+}
+
 /* ---- save ---------------------------------------------------------------- */
 
 static int cmd_save(int argc, char **argv)
@@ -166,11 +215,12 @@ static int cmd_save(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "pid", required_argument, NULL, 'p' }, { "fd", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' }, { "detach", no_argument, NULL, 'd' },
+		{ "close", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	long pid = -1, fd = -1;
 	const char *out = NULL;
-	int c, detach = 0, sk, ofd = STDOUT_FILENO, r, detached_fail = 0;
+	int c, detach = 0, closeit = 0, sk, ofd = STDOUT_FILENO, r, detached_fail = 0;
 	struct soccr_tcp *t;
 	struct crimg_writer *w;
 	char d[160];
@@ -181,6 +231,7 @@ static int cmd_save(int argc, char **argv)
 		case 'f': fd = tool_parse_long(optarg); if (fd < 0) tool_usage_error("bad fd '%s'", optarg); break;
 		case 'o': out = optarg; break;
 		case 'd': detach = 1; break;
+		case 'c': closeit = 1; break;
 		case 'v': tool_verbose++; break;
 		case 'h': usage(); return 0;
 		default: tool_usage_error("bad option");
@@ -190,6 +241,8 @@ static int cmd_save(int argc, char **argv)
 		tool_usage_error("save needs -p PID and -f FD");
 	if (optind != argc)
 		tool_usage_error("unexpected argument '%s'", argv[optind]);
+	if (detach && closeit)
+		tool_usage_error("--close already detaches");
 
 	sk = take_fd(pid, fd);
 
@@ -213,6 +266,15 @@ static int cmd_save(int argc, char **argv)
 	r = crimg_writer__new(ofd, &wo, &w);
 	if (r >= 0) {
 		r = soccr_tcp__write(t, w);
+		/* --close: the fd goes away in the source process (our
+		 * duplicate keeps the socket until it is detached below). */
+		if (r >= 0 && closeit) {
+			r = remote_close(pid, fd);
+			if (r < 0)
+				detached_fail = 1;
+			else
+				detach = 1;
+		}
 		/* --detach: between the records and the trailer, so that a
 		 * reader (which restores only after the trailer) never meets
 		 * the old socket in this namespace, and a failed detach leaves

@@ -23,7 +23,9 @@ nft list tables >/dev/null 2>&1 || { echo "nftables not usable here"; exit 77; }
 
 TOTAL=$((256 * 1024 * 1024))
 
-# $1: address, $2: port, $3: mode (send-to | exec)
+# $1: address, $2: port, $3: how the old socket leaves the server:
+# --detach (it stays an fd there, closed) or --close (the fd is closed in
+# the server by a system call run inside it, libcompel)
 run() {
 	local addr=$1 port=$2 mode=$3 a c b fd sent rcvd
 	rm -f "$dir/state" "$dir/b.sock"
@@ -45,8 +47,12 @@ run() {
 	echo "hand-off ($mode, $addr) at sent $sent received $rcvd of $TOTAL"
 	for i in $(seq 100); do [ -S "$dir/b.sock" ] && break; sleep 0.05; done
 	cr-tcp lock -p "$a" -f "$fd" -- sh -c \
-		"cr-tcp save -p $a -f $fd --detach | cr-tcp restore --send-to $dir/b.sock" \
+		"cr-tcp save -p $a -f $fd $mode | cr-tcp restore --send-to $dir/b.sock" \
 		2>"$dir/crtcp.log" || fail "cr-tcp failed ($?)"
+	if [ "$mode" = --close ]; then
+		[ -e /proc/$a/fd/$fd ] && fail "fd $fd is still open in the server after --close"
+		kill -0 "$a" || fail "the server died of --close"
+	fi
 	# The old server's socket is in repair mode and detached: killing it
 	# sends nothing.
 	kill -9 "$a"; wait "$a" 2>/dev/null
@@ -59,6 +65,11 @@ run() {
 	return 0
 }
 
-run 127.0.0.1 $((20000 + RANDOM % 20000)) send-to
-run ::1 $((20000 + RANDOM % 20000)) send-to
+run 127.0.0.1 $((20000 + RANDOM % 20000)) --detach
+run ::1 $((20000 + RANDOM % 20000)) --detach
+if [ -e "$CR_BUILD/lib/libcompel.so.0" ]; then
+	run 127.0.0.1 $((20000 + RANDOM % 20000)) --close
+else
+	echo "libcompel not built: --close not tested"
+fi
 echo PASS
