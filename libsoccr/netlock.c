@@ -13,6 +13,7 @@
  *    that never lock do not depend on it.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -46,7 +47,9 @@ struct soccr_netlock {
 	bool live;
 };
 
-static int load_nft(const struct soccr_log *lg)
+static pthread_mutex_t nft_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int load_nft_locked(const struct soccr_log *lg)
 {
 	void *h;
 
@@ -71,6 +74,16 @@ static int load_nft(const struct soccr_log *lg)
 	}
 	nft.h = h;
 	return 0;
+}
+
+static int load_nft(const struct soccr_log *lg)
+{
+	int r;
+
+	pthread_mutex_lock(&nft_lock);
+	r = load_nft_locked(lg);
+	pthread_mutex_unlock(&nft_lock);
+	return r;
 }
 
 static int run(struct soccr_netlock *lk, const char *cmd)

@@ -410,8 +410,9 @@ SOCCR_API int soccr_save(int fd, const struct soccr_save_opts *opts, struct socc
 	uint32_t flags = OPTS_GET(opts, flags, 0);
 	struct soccr_tcp *t;
 	struct tinfo ti;
+	struct soccr_netlock *lk = OPTS_GET(opts, lock, NULL);
 	int family = 0, r;
-	bool repair = false;
+	bool repair = false, locked = false;
 
 	if (!ret || fd < 0 || !OPTS_VALID(opts, soccr_save_opts) ||
 	    (flags & ~(SOCCR_SAVE_RESUME | SOCCR_SAVE_NO_CHILDREN)))
@@ -430,16 +431,20 @@ SOCCR_API int soccr_save(int fd, const struct soccr_save_opts *opts, struct socc
 	t->family = family;
 	t->state = ti.state;
 	t->local_len = sizeof(t->local);
-	if (getsockname(fd, (struct sockaddr *)&t->local, &t->local_len) < 0) {
+	t->peer_len = sizeof(t->peer);
+	if (getsockname(fd, (struct sockaddr *)&t->local, &t->local_len) < 0 ||
+	    (t->state != SOCCR_LISTEN && getpeername(fd, (struct sockaddr *)&t->peer, &t->peer_len) < 0)) {
 		r = -errno;
 		goto fail;
 	}
 
 	/* Lock and freeze first: from here on the peer's segments are
 	 * dropped. */
-	if (OPTS_GET(opts, lock, NULL) &&
-	    (r = soccr_netlock__add_fd(OPTS_GET(opts, lock, NULL), fd)) < 0)
-		goto fail;
+	if (lk) {
+		if ((r = soccr_netlock__add_fd(lk, fd)) < 0)
+			goto fail;
+		locked = true;
+	}
 	if ((r = soccr_filter_drop(fd)) < 0) {
 		loge(&lg, "cannot attach the drop filter: %s%s", strerror(-r),
 		     r == -EPERM ? " (CAP_NET_ADMIN is needed in the socket's network namespace)" : "");
@@ -484,6 +489,10 @@ fail:
 		sopt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
 	}
 	soccr_filter_clear(fd);
+	/* The connection goes on in fd: let its packets through again. */
+	if (locked)
+		soccr_netlock__remove(lk, (struct sockaddr *)&t->local,
+				      t->state == SOCCR_LISTEN ? NULL : (struct sockaddr *)&t->peer);
 	soccr_tcp__free(t);
 	return r;
 }
