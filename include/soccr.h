@@ -45,6 +45,11 @@
  *     soccr_netlock__free(lk);              // releases the lock
  *     soccr_tcp__free(t);
  *
+ *     // A long-lived lock serves many hand-offs (a new one costs ~20 ms,
+ *     // an element well under 1 ms): soccr_netlock__remove_tcp(lk, t).
+ *     // If the restore fails and the old socket is still open (another
+ *     // host), soccr_resume(fd) lets the connection go on there.
+ *
  * A listening socket saves and restores the same way; soccr_save accepts
  * the connections waiting in its accept queue and saves them with it
  * (soccr_tcp__next_child), and soccr_restore gives back the listener.
