@@ -197,9 +197,16 @@ int main(int argc, char **argv)
 		total = strtoull(argv[4], NULL, 0);
 		if (parse_addr(argv[2], argv[3], &ss, &len) < 0)
 			die("bad address %s", argv[2]);
-		fd = socket(ss.ss_family, SOCK_STREAM, 0);
-		if (connect(fd, (struct sockaddr *)&ss, len) < 0)
-			die("connect: %s", strerror(errno));
+		/* The server may still be starting: retry for a while. */
+		for (int i = 0;; i++) {
+			fd = socket(ss.ss_family, SOCK_STREAM, 0);
+			if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+				break;
+			if (errno != ECONNREFUSED || i == 100)
+				die("connect: %s", strerror(errno));
+			close(fd);
+			usleep(50000);
+		}
 		if (pump(fd, &sent, &rcvd, total, 1, 2, 0) < 0)
 			return 1;
 		/* Then the server's FIN, no reset. */
