@@ -1,5 +1,6 @@
 #!/bin/bash
 # cr-tcp says clearly what is wrong, with the exit codes of cr-tcp(1):
+# (and, at the end, a listener with pending connections goes through it)
 # no such process or fd (6), not a TCP socket (4), a state it cannot
 # save (4), no CAP_NET_ADMIN (3), an address not present on this host (1),
 # a corrupted image (5), a missing image file (6), a bad command line (2).
@@ -71,5 +72,14 @@ printf '\xff' | dd of="$dir/bad.img" bs=1 seek=$((size / 2)) conv=notrunc status
 expect 5 "" cr-tcp restore -i "$dir/bad.img" -- true
 head -c $((size - 10)) "$dir/conn.img" > "$dir/short.img"
 expect 5 "" cr-tcp restore -i "$dir/short.img" -- true
+# A listener with three pending connections, through the tool: the
+# program gets the listener on fd 3, the connections on 4..6, and
+# CR_TCP_FDS=4.
+hold "$H" listen 3; L=$HP
+if cr-tcp save -p "$L" -f 5 --detach | cr-tcp restore -- "$H" check 3; then
+	echo "ok: listener with its accept queue through cr-tcp"
+else
+	echo "FAIL: listener through cr-tcp"; fails=$((fails + 1))
+fi
 [ $fails = 0 ] || exit 1
 echo PASS
