@@ -157,6 +157,8 @@ static int write_misc(struct crcore_dump *d, struct crimg_writer *w)
 			int id = atoi(s + 4), signo = 0, ntid = 0, clk = 0;
 			char *p;
 
+			if (s != timers && s[-1] != '\n')
+				continue; /* "ClockID: " is not a timer */
 			if (npt % 16 == 0) {
 				void *a = realloc(pt, (npt + 16) * sizeof(*pt));
 				void *b = a ? realloc(ptp, (npt + 16) * sizeof(*ptp)) : NULL;
