@@ -37,8 +37,21 @@ long arch_regs_syscall_nr(const struct arch_regs *r);
 /* Computes the registers to resume with so that an interrupted restartable
  * syscall is executed again; returns 1 if changed. */
 int arch_regs_restart(const struct arch_regs *in, struct arch_regs *out);
+/*
+ * The registers a thread is parked with whenever we are not running
+ * something in it: the seized ones, which the kernel itself turns into a
+ * restart when the thread leaves any ptrace-stop (detach or our death set
+ * TIF_SIGPENDING; the restart is done on the way out).  Only a restart
+ * the kernel would not do (epoll's EINTR made by our interrupt) is
+ * rewritten.  Returns 1 if out differs from in.
+ */
+int arch_regs_park(const struct arch_regs *in, struct arch_regs *out);
+/* 1 if the thread was interrupted with ERESTART_RESTARTBLOCK (a sleep
+ * whose deadline is kept in the kernel's restart block). */
+int arch_regs_restart_block(const struct arch_regs *orig);
 /* rt_sigreturn resets the restart block: for a syscall interrupted with
- * ERESTART_RESTARTBLOCK, out re-executes the original syscall instead. */
+ * ERESTART_RESTARTBLOCK, out re-executes the original syscall instead
+ * (or, inside restart_syscall where that call is unknown, returns 0). */
 void arch_regs_no_restart_block(const struct arch_regs *orig, const struct arch_regs *resume,
 				struct arch_regs *out);
 /* At a syscall-entry stop: make the kernel skip the syscall. */
@@ -61,6 +74,10 @@ size_t arch_sigframe_size(size_t xs_len);
 int arch_sigframe_build(void *buf, uint64_t addr, const struct arch_regs *regs,
 			uint64_t sigmask, const void *xs, size_t xs_len,
 			uint64_t ss_sp, uint32_t ss_flags, uint64_t ss_size, uint64_t *sp_out);
+
+/* Addresses of the result and instruction pointer slots of a frame
+ * built at addr (the parasite patches them after a restart_syscall). */
+void arch_sigframe_slots(uint64_t addr, uint64_t *rax_addr, uint64_t *rip_addr);
 
 /*
  * The way home of a parasite whose controller died: a chain on the

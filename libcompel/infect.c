@@ -217,7 +217,7 @@ static int restore_by_hand(struct compel_thread *t)
 	int err = restore_fpu_mask(t); /* first: the registers decide */
 
 	if (!err)
-		err = compel_regs_set_live(t, &t->resume);
+		err = compel_regs_set_live(t, &t->park);
 	return err;
 }
 
@@ -251,6 +251,10 @@ static int run_to_sigreturn(struct compel_thread *t, unsigned max_steps)
 				err = compel_regs_set_live(t, &r);
 			if (!err)
 				err = compel_syscall_step(t, PTRACE_SYSCALL); /* to its exit */
+			/* parked as seized: the kernel does the restart (the
+			 * resume registers above are just as safe meanwhile) */
+			if (!err)
+				err = compel_regs_set_live(t, &t->park);
 			return err;
 		}
 	}
@@ -414,6 +418,14 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 		b->map_addr = inf->addr;
 		b->map_len = inf->size;
 	}
+	if (arch_regs_restart_block(&t->regs)) {
+		uint64_t base = t->home_sp ? t->home_addr : inf->addr + inf->frame_off;
+
+		b->restart = 1;
+		b->orig_mask = t->sigmask;
+		arch_sigframe_slots(base, &b->fix_rax, &b->fix_rip);
+		b->fix_rip_val = arch_regs_ip(&t->regs);
+	}
 	b->args = inf->addr + inf->args_off;
 	b->args_size = inf->args_size;
 	b->ctx.size = sizeof(b->ctx);
@@ -491,6 +503,7 @@ COMPEL_API int compel_cure(struct compel_infect *inf)
 			 * unmaps itself and reaches rt_sigreturn, where we take
 			 * over (see run_to_sigreturn).  Safe if we die at any
 			 * point of it. */
+			boot(inf)->cured = 1; /* no restart_syscall: we finish */
 			close(inf->sock);
 			inf->sock = -1;
 			err = run_to_sigreturn(t, 64);

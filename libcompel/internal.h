@@ -31,8 +31,10 @@ struct compel_thread {
 	struct arch_regs regs;   /* as seized */
 	struct arch_regs resume; /* as it must resume (restart applied) */
 	struct arch_regs resume_sigreturn; /* the same, fit for rt_sigreturn */
+	struct arch_regs park;   /* live whenever we run nothing (arch_regs_park) */
 	uint64_t sigmask;        /* as seized */
 	uint64_t home_sp;        /* the way home on its stack (compel_thread_home), 0 none */
+	uint64_t home_addr;      /* where its frame starts */
 	bool home_tried;
 	void *xs;                /* xsave area as seized */
 	size_t xs_len;

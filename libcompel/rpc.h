@@ -38,6 +38,15 @@ struct rpc_boot {
 	uint64_t args;
 	uint64_t args_size;
 	struct compel_pctx ctx;
+	/* The thread was interrupted in a sleep the kernel restarts from its
+	 * restart block (ERESTART_RESTARTBLOCK), which rt_sigreturn resets.
+	 * Orphaned (not cured), the parasite finishes that sleep itself with
+	 * restart_syscall under the thread's own mask before going home, and
+	 * patches the frame: the result at fix_rax, fix_rip_val at fix_rip. */
+	uint32_t restart;
+	uint32_t cured;       /* set by the controller before it closes the channel */
+	uint64_t orig_mask;
+	uint64_t fix_rax, fix_rip, fix_rip_val;
 	/* per-thread calls (compel_infect__call_in_thread) */
 	uint64_t th_fn;
 	uint64_t th_sigframe_sp;

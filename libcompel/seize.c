@@ -150,7 +150,8 @@ static int thread_stopped(struct compel_thread *t)
 	if (err)
 		return err;
 	t->regs_valid = true;
-	if (arch_regs_restart(&t->regs, &t->resume) == 2)
+	arch_regs_restart(&t->regs, &t->resume);
+	if (arch_regs_park(&t->regs, &t->park))
 		t->regs_dirty = true; /* only we can restart it (epoll EINTR) */
 	arch_regs_no_restart_block(&t->regs, &t->resume, &t->resume_sigreturn);
 	if (t->state != COMPEL_TASK_STOPPED)
@@ -429,7 +430,10 @@ static int release_thread(struct compel_thread *t, uint32_t flags)
 			if (xptrace(PTRACE_SETREGSET, t->tid, (void *)ARCH_NT_XSTATE, &iov) < 0)
 				err = neg_errno();
 		}
-		if (t->regs_dirty && regs_set(t->tid, &t->resume) < 0 && !err)
+		/* the seized registers: the kernel restarts an interrupted
+		 * call itself as the thread leaves the stop, and a stage that
+		 * adopts it (COMPEL_RELEASE_KEEP) sees the truth */
+		if (t->regs_dirty && regs_set(t->tid, &t->park) < 0 && !err)
 			err = neg_errno();
 		if (t->mask_dirty &&
 		    xptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(uint64_t), &t->sigmask) < 0 &&
@@ -655,9 +659,10 @@ COMPEL_API int compel_thread__set_regset(struct compel_thread *t, uint32_t type,
 		memcpy(&t->resume.r, buf, len);
 		memcpy(&t->regs.r, buf, len);
 		memcpy(&t->resume_sigreturn.r, buf, len);
+		memcpy(&t->park.r, buf, len);
 		t->regs_valid = true;
 		t->regs_dirty = true;
-		return regs_set(t->tid, &t->resume);
+		return regs_set(t->tid, &t->park);
 	}
 	if (xptrace(PTRACE_SETREGSET, t->tid, (void *)(long)type, &iov) < 0)
 		return errno == EINVAL ? -ENODEV : neg_errno();

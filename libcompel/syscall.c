@@ -202,8 +202,10 @@ void compel_thread_home(struct compel_thread *t)
 				 SS_FLAGS_KEEP, 0, &sp)) {
 		uint64_t csp = arch_exit_chain_build(buf, addr, sp, p->g_syscall_ret, p->g_pop_ax_ret);
 
-		if (compel_proc__write_mem(p, addr, buf, size) == (ssize_t)size)
+		if (compel_proc__write_mem(p, addr, buf, size) == (ssize_t)size) {
 			t->home_sp = csp;
+			t->home_addr = addr;
+		}
 		else
 			pr_debug("thread %d: no room below its stack for the way home", t->tid);
 	}
@@ -250,9 +252,11 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 		err = compel_regs_get_live(t, &r);
 	if (err == -ESRCH)
 		return err;
+	/* parked with the seized registers: from this syscall-exit stop the
+	 * kernel restarts the interrupted call itself if we die or detach */
 	err2 = compel_thread_block(t, 0);
 	if (!err2)
-		err2 = compel_regs_set_live(t, &t->resume);
+		err2 = compel_regs_set_live(t, &t->park);
 	if (err)
 		return err;
 	if (err2)

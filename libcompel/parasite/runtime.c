@@ -140,6 +140,26 @@ static long run(struct rpc_boot *b, struct rpc_msg *m)
 	return -38; /* ENOSYS */
 }
 
+/*
+ * rt_sigreturn resets the kernel's restart block, so a thread interrupted
+ * in nanosleep, a timed futex wait, poll... would either start its sleep
+ * again or get EINTR.  Finish it here instead, under the thread's own
+ * mask (a signal with a handler interrupts it as it would have), and
+ * make the frame return its result after the original syscall
+ * instruction.
+ */
+static void finish_sleep(struct rpc_boot *b)
+{
+	uint64_t all = ~0ull;
+	long r;
+
+	compel_sys4(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&b->orig_mask, 0, 8);
+	r = compel_sys0(__NR_restart_syscall);
+	compel_sys4(__NR_rt_sigprocmask, 2, (long)&all, 0, 8);
+	*(volatile int64_t *)(uintptr_t)b->fix_rax = r;
+	*(volatile uint64_t *)(uintptr_t)b->fix_rip = b->fix_rip_val;
+}
+
 void compel_runtime_main(struct rpc_boot *b)
 {
 	struct compel_pctx *ctx = &b->ctx;
@@ -170,9 +190,17 @@ void compel_runtime_main(struct rpc_boot *b)
 			break;
 	}
 out:
-	/* The channel is closed: cured, or the controller is gone.  Go home
-	 * with only the task's own code and stack, unmapping ourselves. */
+	/* The channel is closed: cured, or the controller is gone.  Leave no
+	 * fd of ours behind (the channel, fds passed for a call), finish an
+	 * interrupted sleep if the controller cannot, and go home with only
+	 * the task's own code and stack, unmapping ourselves. */
+	for (i = 0; i < ctx->nr_in_fds && i < COMPEL_MAX_FDS; i++)
+		if (ctx->in_fds[i] >= 0)
+			compel_sys1(__NR_close, ctx->in_fds[i]);
+	ctx->nr_in_fds = 0;
 	compel_sys1(__NR_close, b->sock);
+	if (b->restart && !*(volatile uint32_t *)&b->cured)
+		finish_sleep(b);
 	if (b->exit_ip)
 		compel_arch_exit_chain(b->exit_ip, b->exit_sp, b->map_addr, b->map_len);
 	compel_arch_sigreturn(b->sigframe_sp);

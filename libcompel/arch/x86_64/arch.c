@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* x86_64 register conventions, syscall restart and the rt_sigreturn frame. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -95,12 +96,43 @@ int arch_regs_restart(const struct arch_regs *in, struct arch_regs *out)
 	return 1;
 }
 
+int arch_regs_park(const struct arch_regs *in, struct arch_regs *out)
+{
+	*out = *in;
+	if ((long)in->r.orig_rax < 0 || (int64_t)in->r.rax != -EINTR)
+		return 0;
+	if (in->r.orig_rax != __NR_epoll_wait && in->r.orig_rax != __NR_epoll_pwait
+#ifdef __NR_epoll_pwait2
+	    && in->r.orig_rax != __NR_epoll_pwait2
+#endif
+	    )
+		return 0;
+	/* the EINTR was made by our interrupt: let the kernel restart it
+	 * (a signal with a handler still interrupts it, as it should) */
+	out->r.rax = (uint64_t)-ERESTARTNOHAND;
+	return 1;
+}
+
+int arch_regs_restart_block(const struct arch_regs *orig)
+{
+	return (long)orig->r.orig_rax >= 0 && (int64_t)orig->r.rax == -ERESTART_RESTARTBLOCK;
+}
+
 void arch_regs_no_restart_block(const struct arch_regs *orig, const struct arch_regs *resume,
 				struct arch_regs *out)
 {
 	*out = *resume;
-	if ((long)orig->r.orig_rax >= 0 && (int64_t)orig->r.rax == -ERESTART_RESTARTBLOCK)
+	if (!arch_regs_restart_block(orig))
+		return;
+	if (orig->r.orig_rax != __NR_restart_syscall) {
+		/* re-execute the original call (its timeout starts again) */
 		out->r.rax = orig->r.orig_rax;
+		return;
+	}
+	/* interrupted inside restart_syscall: the original call is unknown;
+	 * it returns 0 at once (a spurious wakeup), never EINTR */
+	out->r.rip = orig->r.rip;
+	out->r.rax = 0;
 }
 
 void arch_regs_skip_syscall(struct arch_regs *r)
@@ -158,12 +190,15 @@ _Static_assert(sizeof(struct k_ucontext) == 304, "ucontext layout");
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define SW_BYTES_OFF 464 /* struct _fpx_sw_bytes inside the legacy area */
 
-/* The FPU area, its magic2, and room for the 3-word exit chain that
- * ends right where the frame starts. */
-static size_t fp_room(size_t xs_len)
-{
-	return (xs_len + 4 + 24 + 63) & ~(size_t)63;
-}
+/*
+ * Layout at addr (64-byte aligned): room for the 3-word exit chain, the
+ * rt_sigframe (the chain's last word is its pretcode), then the FPU area
+ * and its magic2.  The chain is the lowest: a signal delivered while the
+ * thread walks it writes its own frame below, never over what
+ * rt_sigreturn will read.
+ */
+#define CHAIN_ROOM 64
+#define FRAME_ROOM ((sizeof(struct k_rt_sigframe) + 63) & ~(size_t)63)
 
 uint64_t arch_exit_chain_build(void *buf, uint64_t addr, uint64_t sp_out,
 			       uint64_t g_syscall_ret, uint64_t g_pop_ret)
@@ -180,7 +215,15 @@ uint64_t arch_exit_chain_build(void *buf, uint64_t addr, uint64_t sp_out,
 
 size_t arch_sigframe_size(size_t xs_len)
 {
-	return fp_room(xs_len) + ((sizeof(struct k_rt_sigframe) + 63) & ~(size_t)63);
+	return CHAIN_ROOM + FRAME_ROOM + ((xs_len + 4 + 63) & ~(size_t)63);
+}
+
+void arch_sigframe_slots(uint64_t addr, uint64_t *rax_addr, uint64_t *rip_addr)
+{
+	uint64_t f = addr + CHAIN_ROOM;
+
+	*rax_addr = f + offsetof(struct k_rt_sigframe, uc.mc.rax);
+	*rip_addr = f + offsetof(struct k_rt_sigframe, uc.mc.rip);
 }
 
 int arch_sigframe_build(void *buf, uint64_t addr, const struct arch_regs *regs,
@@ -190,31 +233,32 @@ int arch_sigframe_build(void *buf, uint64_t addr, const struct arch_regs *regs,
 	uint8_t *b = buf;
 	struct k_rt_sigframe *f;
 	struct k_sigcontext *sc;
-	size_t fr = fp_room(xs_len);
+	size_t fpo = CHAIN_ROOM + FRAME_ROOM;
 	uint32_t v;
 
 	if (addr & 63)
 		return -EINVAL;
 	memset(b, 0, arch_sigframe_size(xs_len));
 	if (xs && xs_len >= 576) {
+		uint8_t *x = b + fpo;
 		uint64_t features;
 
-		memcpy(b, xs, xs_len);
+		memcpy(x, xs, xs_len);
 		/* ptrace puts the enabled feature mask where a signal frame has
 		 * its struct _fpx_sw_bytes: build the latter from it */
-		memcpy(&features, b + SW_BYTES_OFF, 8);
-		memset(b + SW_BYTES_OFF, 0, 48);
+		memcpy(&features, x + SW_BYTES_OFF, 8);
+		memset(x + SW_BYTES_OFF, 0, 48);
 		v = FP_XSTATE_MAGIC1;
-		memcpy(b + SW_BYTES_OFF, &v, 4);
+		memcpy(x + SW_BYTES_OFF, &v, 4);
 		v = (uint32_t)xs_len + 4; /* extended_size */
-		memcpy(b + SW_BYTES_OFF + 4, &v, 4);
-		memcpy(b + SW_BYTES_OFF + 8, &features, 8);
+		memcpy(x + SW_BYTES_OFF + 4, &v, 4);
+		memcpy(x + SW_BYTES_OFF + 8, &features, 8);
 		v = (uint32_t)xs_len; /* xstate_size */
-		memcpy(b + SW_BYTES_OFF + 16, &v, 4);
+		memcpy(x + SW_BYTES_OFF + 16, &v, 4);
 		v = FP_XSTATE_MAGIC2;
-		memcpy(b + xs_len, &v, 4);
+		memcpy(x + xs_len, &v, 4);
 	}
-	f = (struct k_rt_sigframe *)(b + fr);
+	f = (struct k_rt_sigframe *)(b + CHAIN_ROOM);
 	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f->uc.ss_sp = ss_sp;
 	f->uc.ss_flags = (int32_t)ss_flags;
@@ -228,7 +272,7 @@ int arch_sigframe_build(void *buf, uint64_t addr, const struct arch_regs *regs,
 	sc->rip = regs->r.rip; sc->eflags = regs->r.eflags;
 	sc->cs = (uint16_t)regs->r.cs;
 	sc->ss = (uint16_t)regs->r.ss;
-	sc->fpstate = xs ? addr : 0;
-	*sp_out = addr + fr + 8; /* the kernel reads the frame at sp - 8 */
+	sc->fpstate = xs ? addr + fpo : 0;
+	*sp_out = addr + CHAIN_ROOM + 8; /* the kernel reads the frame at sp - 8 */
 	return 0;
 }
