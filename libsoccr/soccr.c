@@ -466,7 +466,27 @@ SOCCR_API int soccr_save(int fd, const struct soccr_save_opts *opts, struct socc
 			goto fail;
 		}
 		t->state = ti.state;
-		r = save_conn(fd, t, &ti, &lg);
+		/* The owner may write meanwhile (its reads and writes fail
+		 * only once repair mode is on): read again a few times. */
+		for (int tries = 0; tries < 4; tries++) {
+			r = save_conn(fd, t, &ti, &lg);
+			if (r != -EAGAIN)
+				break;
+			free(t->sndq);
+			free(t->rcvq);
+			t->sndq = t->rcvq = NULL;
+			t->fin_sent = t->fin_acked = t->fin_rcvd = false;
+			if ((r = get_tinfo(fd, &ti)) < 0)
+				break;
+			if (!(F(ti.state) & ST_OK)) {
+				loge(&lg, "the connection went to state %s while it was being saved",
+				     soccr_state_name(ti.state));
+				r = -EOPNOTSUPP;
+				break;
+			}
+			t->state = ti.state;
+			r = -EAGAIN;
+		}
 	}
 	if (r < 0)
 		goto fail;
