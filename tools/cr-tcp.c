@@ -243,6 +243,8 @@ static int cmd_save(int argc, char **argv)
 		tool_usage_error("unexpected argument '%s'", argv[optind]);
 	if (detach && closeit)
 		tool_usage_error("--close already detaches");
+	if (!out && isatty(STDOUT_FILENO))
+		tool_usage_error("the image would go to a terminal: redirect stdout or use -o FILE");
 
 	sk = take_fd(pid, fd);
 
