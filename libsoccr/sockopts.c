@@ -129,7 +129,9 @@ int soccr_sockopts_restore(int fd, int family, const struct soccr_sockopts *so, 
 		}
 		if (d->idx == SO_I_FASTOPEN && v == 0)
 			continue;
-		if (d->idx == SO_I_WINDOW_CLAMP && v == 0)
+		/* The clamp follows the buffer sizes (the kernel computes it
+		 * from them): keep it with them, or leave both to autotuning. */
+		if (d->idx == SO_I_WINDOW_CLAMP && (v == 0 || (flags & SOCCR_RESTORE_NO_BUFSIZE)))
 			continue;
 		if (d->idx == SO_I_TOS && family == AF_INET6)
 			continue;
