@@ -204,6 +204,10 @@ struct crcore_restore_opts {
  * crcore_restore__wait; otherwise it is left to be reparented when the
  * caller exits. */
 #define CRCORE_RESTORE_KEEP_CHILD 0x1u
+/* Use the vDSO proxy (the image's vDSO code jumping into the kernel's)
+ * even when the vDSO did not change; for tests of that path.  The image
+ * must hold the pages of its [vdso]. */
+#define CRCORE_RESTORE_VDSO_PROXY 0x2u
 
 /* Reads the stream from fd (not owned, read strictly sequentially, never
  * seeked: a pipe works) up to the first memory record. */

@@ -1172,6 +1172,7 @@ static int build_plan(struct crcore_restore *rs)
 	pl->pid = rs->proc->pid;
 	pl->stream = rs->stream;
 	pl->stream.fd = rs->stream_fd;
+	pl->vdso_proxy = !!(rs->flags & CRCORE_RESTORE_VDSO_PROXY);
 
 	blob_len = (blob_size() + PAGE - 1) & ~(PAGE - 1);
 	plan_len = (rs->pb_len + PAGE - 1) & ~(PAGE - 1);
@@ -1606,7 +1607,7 @@ CRCORE_API int crcore_restore__new(int fd, const struct crcore_restore_opts *opt
 		return -EINVAL;
 	if (opts && opts->sz < offsetof(struct crcore_restore_opts, log))
 		return -EINVAL;
-	if (opts && (opts->flags & ~CRCORE_RESTORE_KEEP_CHILD))
+	if (opts && (opts->flags & ~(CRCORE_RESTORE_KEEP_CHILD | CRCORE_RESTORE_VDSO_PROXY)))
 		return -EINVAL;
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)

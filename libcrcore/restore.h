@@ -197,7 +197,7 @@ struct rst_plan {
 	uint32_t thp_disable, has_thp_disable;
 	uint32_t timerslack_ns, has_timerslack;
 	uint32_t has_creds;
-	uint32_t pad;
+	uint32_t vdso_proxy;              /* 1: use the vDSO proxy even if the vDSO matches (tests) */
 	struct rst_vdso cur_vdso;         /* the kernel's, in the new process now */
 	struct rst_vdso img_vdso;         /* the image's */
 	struct rst_stream stream;

@@ -29,6 +29,7 @@ static void usage(void)
 	       "  -p, --pidfile FILE  write the restored process's pid to FILE\n"
 	       "  -w, --wait          stay its parent and exit with its status\n"
 	       "      --pid-wait MS   wait up to MS ms for a zombie holding the pid (5000)\n"
+	       "      --vdso-proxy    use the vDSO proxy even if the vDSO did not change (tests)\n"
 	       "  -v, --verbose       say more\n"
 	       "  -h, --help          this text\n", tool_name());
 }
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "pid-wait", required_argument, NULL, 'W' },
+		{ "vdso-proxy", no_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -85,6 +87,9 @@ int main(int argc, char **argv)
 			if (ms <= 0 || ms > 3600000)
 				tool_usage_error("--pid-wait: not a number of milliseconds: '%s'", optarg);
 			o.pid_wait_ms = (uint32_t)ms;
+			break;
+		case 'X':
+			o.flags |= CRCORE_RESTORE_VDSO_PROXY;
 			break;
 		case 'v':
 			tool_verbose++;

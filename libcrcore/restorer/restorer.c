@@ -29,6 +29,7 @@
 #include <linux/prctl.h>
 #include <linux/sched.h>
 #include <linux/securebits.h>
+#include <elf.h>
 
 #include "rst.h"
 
@@ -42,6 +43,13 @@
 
 static struct rst_plan *P;
 static struct rst_ctl *C;
+
+/* The vDSO: moved (the kernel's goes where the image had its own), or
+ * proxied (the image's own code, with its entry points patched to jump
+ * into the kernel's, which stays at the staging address). */
+static int vdso_proxy;
+static uint64_t new_vdso;       /* the kernel's [vdso] in proxy mode */
+static uint64_t old_vdso_got;   /* bytes of the image's [vdso] read from the stream */
 
 /* ---- reporting -------------------------------------------------------- */
 
@@ -168,26 +176,35 @@ static void place_vdso(void)
 	const char *names[3] = { "[vvar]", "[vvar_vclock]", "[vdso]" };
 	int overlap;
 
+	if (cn && (c->vdso_end <= c->vdso_start))
+		die(-95, "the kernel's vDSO has no code part");
+
 	if (!in) {
 		for (int k = 0; k < cn; k++)
 			sys_munmap(cr[k].start, cr[k].end - cr[k].start);
 		return;
 	}
-	if (cn != in)
-		die(-95, "the vDSO changed since the dump (%d parts, the image has %d): "
-		    "not supported yet", cn, in);
 	cbase = cr[0].start;
 	ibase = ir[0].start;
-	for (int k = 0; k < cn; k++)
+	span = cr[cn - 1].end - cbase;
+	vdso_proxy = P->vdso_proxy || cn != in;
+	for (int k = 0; k < cn && !vdso_proxy; k++)
 		if (cr[k].end - cr[k].start != ir[k].end - ir[k].start ||
 		    cr[k].start - cbase != ir[k].start - ibase)
-			die(-95, "the vDSO changed since the dump (part %d: %lu bytes at +%lu, "
-			    "the image has %lu at +%lu): not supported yet", k,
-			    cr[k].end - cr[k].start, cr[k].start - cbase,
-			    ir[k].end - ir[k].start, ir[k].start - ibase);
+			vdso_proxy = 1;
+	if (vdso_proxy) {
+		/* the kernel's vDSO goes to the staging address for good; the
+		 * image's is rebuilt from its pages at its old place */
+		uint64_t stage = P->gap_end - span;
+
+		for (int k = 0; k < cn; k++)
+			move_range(cr[k].start, cr[k].end - cr[k].start,
+				   stage + (cr[k].start - cbase), names[k]);
+		new_vdso = stage + (c->vdso_start - cbase);
+		return;
+	}
 	if (cbase == ibase)
 		return;
-	span = cr[cn - 1].end - cbase;
 	overlap = ibase < cbase + span && cbase < ibase + span;
 	if (overlap) {
 		uint64_t stage = P->gap_end - span;
@@ -212,6 +229,8 @@ static struct rst_vma *vmas(void)
 static int takes_pages(const struct rst_vma *v)
 {
 	switch (v->kind) {
+	case RST_VMA_VDSO:
+		return 1; /* kept in proxy mode, dropped otherwise */
 	case RST_VMA_ANON_PRIVATE:
 	case RST_VMA_FILE_PRIVATE:
 	case RST_VMA_ANON_SHARED:
@@ -272,6 +291,10 @@ static void map_vmas(void)
 		v->fd = -1;
 		switch (v->kind) {
 		case RST_VMA_VDSO:
+			if (!vdso_proxy)
+				continue;
+			flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+			break;
 		case RST_VMA_VVAR:
 		case RST_VMA_VVAR_VCLOCK:
 		case RST_VMA_VSYSCALL:
@@ -332,6 +355,83 @@ static void map_vmas(void)
 		sys_close(open_fd);
 }
 
+/* The dynamic symbols of a vDSO image at base (its symbols are offsets
+ * from its start); 0 if it does not look like one. */
+static int vdso_syms(uint64_t base, uint64_t size, const Elf64_Sym **syms, uint64_t *n,
+		     const char **str, uint64_t *strsz)
+{
+	const Elf64_Ehdr *e = (const Elf64_Ehdr *)base;
+	const Elf64_Shdr *sh;
+
+	if (size < sizeof(*e) || memcmp(e->e_ident, ELFMAG, SELFMAG) || e->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    e->e_shoff + (uint64_t)e->e_shnum * sizeof(*sh) > size)
+		return 0;
+	sh = (const Elf64_Shdr *)(base + e->e_shoff);
+	for (int i = 0; i < e->e_shnum; i++) {
+		if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= e->e_shnum)
+			continue;
+		if (sh[i].sh_offset + sh[i].sh_size > size ||
+		    sh[sh[i].sh_link].sh_offset + sh[sh[i].sh_link].sh_size > size)
+			return 0;
+		*syms = (const Elf64_Sym *)(base + sh[i].sh_offset);
+		*n = sh[i].sh_size / sizeof(Elf64_Sym);
+		*str = (const char *)(base + sh[sh[i].sh_link].sh_offset);
+		*strsz = sh[sh[i].sh_link].sh_size;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The vDSO proxy: the image's own vDSO code is back at its address (so
+ * every pointer into it that the program keeps, like glibc's cached
+ * clock_gettime, still lands on an entry point), and each exported
+ * function of it starts with "movabs $new, %rax; jmp *%rax" to the same
+ * function of the kernel's vDSO, which works with this kernel's data.
+ */
+static void patch_vdso(const struct rst_vma *v)
+{
+	const Elf64_Sym *os, *ns;
+	const char *ostr, *nstr;
+	uint64_t on, nn, osz, nsz, size = v->end - v->start, nsize;
+
+	if (old_vdso_got < size)
+		die(-95, "the vDSO changed since the dump and the image has no copy of the old one "
+		    "(%lu of %lu bytes): cannot restore on this kernel", old_vdso_got, size);
+	nsize = P->cur_vdso.vdso_end - P->cur_vdso.vdso_start;
+	if (!vdso_syms(v->start, size, &os, &on, &ostr, &osz))
+		die(-95, "the image's vDSO is not an ELF image");
+	if (!vdso_syms(new_vdso, nsize, &ns, &nn, &nstr, &nsz))
+		die(-95, "the kernel's vDSO is not an ELF image");
+	for (uint64_t i = 0; i < on; i++) {
+		const char *name;
+		uint64_t to = 0;
+		uint8_t *at;
+
+		if (ELF64_ST_TYPE(os[i].st_info) != STT_FUNC || !os[i].st_value ||
+		    os[i].st_name >= osz || os[i].st_value + 12 > size)
+			continue;
+		name = ostr + os[i].st_name;
+		for (uint64_t k = 0; k < nn && !to; k++)
+			if (ELF64_ST_TYPE(ns[k].st_info) == STT_FUNC && ns[k].st_value &&
+			    ns[k].st_name < nsz && !rst_strcmp(name, nstr + ns[k].st_name))
+				to = new_vdso + ns[k].st_value;
+		at = (uint8_t *)(v->start + os[i].st_value);
+		if (!to) {
+			/* gone from this kernel: make it fail loudly, not run stale code */
+			at[0] = 0x0f;
+			at[1] = 0x0b; /* ud2 */
+			continue;
+		}
+		at[0] = 0x48;
+		at[1] = 0xb8; /* movabs $to, %rax */
+		for (int b = 0; b < 8; b++)
+			at[2 + b] = (uint8_t)(to >> (8 * b));
+		at[10] = 0xff;
+		at[11] = 0xe0; /* jmp *%rax */
+	}
+}
+
 /* Final protections and attributes, once the pages are in. */
 static void finish_vmas(void)
 {
@@ -343,6 +443,13 @@ static void finish_vmas(void)
 		uint64_t len = v->end - v->start;
 		long r;
 
+		if (v->kind == RST_VMA_VDSO && vdso_proxy) {
+			patch_vdso(v);
+			r = sys_mprotect(v->start, len, v->prot);
+			if (r < 0)
+				die(r, "mprotect the image's vDSO");
+			continue;
+		}
 		if (v->kind >= RST_VMA_VDSO && v->kind <= RST_VMA_VSYSCALL)
 			continue;
 		if (v->kind != RST_VMA_FILE_SHARED && v->prot != TMP_PROT) {
@@ -510,6 +617,24 @@ static void read_pages(struct stream *s)
 	for (at = addr; at < addr + left;) {
 		const struct rst_vma *v = find_vma(at);
 
+		if (v && v->kind == RST_VMA_VDSO) {
+			if (at != addr || addr + left > v->end)
+				bad_image(-71, s->index, s->rec_off, "record %lu (PAGES) at byte %lu: "
+					  "pages of the vDSO mixed with others", s->index, s->rec_off);
+			if (!vdso_proxy) {
+				/* the kernel's own vDSO is in place: drop the copy */
+				uint8_t buf[4096];
+
+				for (; left; left -= PAGE) {
+					if (read_full(s, buf, PAGE, "the pages") < PAGE)
+						truncated(s, "the payload");
+					rst_csum_update(&cs, buf, PAGE);
+				}
+				end_payload(s, &cs);
+				return;
+			}
+			old_vdso_got += left;
+		}
 		if (!v || !takes_pages(v))
 			bad_image(-71, s->index, s->rec_off, "record %lu (PAGES) at byte %lu: page "
 				  "0x%lx is not in a mapping of the image that holds pages",

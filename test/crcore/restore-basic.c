@@ -5,9 +5,11 @@
  * process checks itself after SIGTERM.  Victims: helpers/v-basic (heap,
  * sparse anonymous memory, PROT_NONE and read-only regions, a modified
  * private file mapping, a file at an offset, TLS, a signal mask and
- * handlers) and helpers/v-threads (two threads spinning with every
- * AVX-512 register loaded; TIDs, names, masks, rseq).  Each runs the
- * file form with --pidfile and the --wait form from stdin.
+ * handlers, vDSO time functions) and helpers/v-threads (two threads
+ * spinning with every AVX-512 register loaded; TIDs, names, masks, rseq).
+ * Each runs the file form with --pidfile, the --wait form from stdin, the
+ * vDSO proxy (--vdso-proxy: the path of an image from another kernel
+ * build) and the pipe form while the original still runs.
  */
 #include "restore-mkimg.h"
 #include "restore-util.h"
@@ -110,6 +112,23 @@ static void run(const char *dir)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			t_fail("%s wait: cr-assemble --wait ended with status 0x%x, want exit 0", victim, st);
 	}
+
+	/* 4: the vDSO proxy, as for an image from another kernel build: the
+	 * image's vDSO code comes back, patched to jump into the kernel's */
+	v = prepare(dir, "proxy", out, img);
+	snprintf(pf, sizeof(pf), "%s/%s-proxy.pid", dir, victim);
+	{
+		char *argv[] = { "cr-assemble", "--vdso-proxy", "-i", img, "--pidfile", pf, NULL };
+
+		r = ru_run(-1, argv);
+	}
+	if (r != 0)
+		t_fail("%s proxy: cr-assemble exited %d", victim, r);
+	pid = ru_read_pidfile(pf);
+	if (pid != v)
+		t_fail("%s proxy: restored pid %d, the original was %d", victim, (int)pid, (int)v);
+	expect_pass("proxy", pid, out);
+	ru_wait_gone(pid, 3000);
 
 	/* 3: through a pipe while the original still runs (as `cr-dump | cr-assemble`):
 	 * the original is killed only after the last byte is written */

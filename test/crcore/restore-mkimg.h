@@ -540,7 +540,8 @@ static inline int mk_mm(struct mk_ctx *c, struct crimg_writer *w, struct mk_vma 
 			x->kind = CRIMG__VMA_KIND__VMA_ANON_PRIVATE;
 		if (name[0] == '/')
 			snprintf(x->path, sizeof(x->path), "%s", name);
-		x->pages = x->kind == CRIMG__VMA_KIND__VMA_ANON_PRIVATE ||
+		x->pages = x->kind == CRIMG__VMA_KIND__VMA_VDSO ||
+			   x->kind == CRIMG__VMA_KIND__VMA_ANON_PRIVATE ||
 			   x->kind == CRIMG__VMA_KIND__VMA_FILE_PRIVATE ||
 			   x->kind == CRIMG__VMA_KIND__VMA_ANON_SHARED ||
 			   x->kind == CRIMG__VMA_KIND__VMA_GUARD;
@@ -627,15 +628,17 @@ static inline int mk_pages(struct mk_ctx *c, struct crimg_writer *w, struct mk_v
 			for (; run < v[i].end; run += 4096) {
 				if (pread(pm, &e, 8, (off_t)(run / 4096 * 8)) != 8)
 					e = 0;
-				if ((e >> 63 || (e >> 62 & 1)) &&
-				    (!(e >> 61 & 1) || v[i].kind != CRIMG__VMA_KIND__VMA_FILE_PRIVATE))
+				if (v[i].kind == CRIMG__VMA_KIND__VMA_VDSO ||
+				    ((e >> 63 || (e >> 62 & 1)) &&
+				     (!(e >> 61 & 1) || v[i].kind != CRIMG__VMA_KIND__VMA_FILE_PRIVATE)))
 					break;
 			}
 			a = run;
 			while (run < v[i].end && len < cap) {
 				if (pread(pm, &e, 8, (off_t)(run / 4096 * 8)) != 8)
 					e = 0;
-				if (!((e >> 63 || (e >> 62 & 1)) &&
+				if (v[i].kind != CRIMG__VMA_KIND__VMA_VDSO &&
+				    !((e >> 63 || (e >> 62 & 1)) &&
 				      (!(e >> 61 & 1) || v[i].kind != CRIMG__VMA_KIND__VMA_FILE_PRIVATE)))
 					break;
 				run += 4096;

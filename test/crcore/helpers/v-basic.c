@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HEAP_SZ (4u << 20)
@@ -87,9 +89,23 @@ int main(int argc, char **argv)
 	tls_value ^= 0xff;
 	data_value++;
 
+	struct timespec t0, t1, rt;
+	struct timeval tv;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	(void)!write(out, "READY\n", 6);
 	while (!got_term)
 		pause();
+
+	/* the vDSO (glibc calls it through pointers it took at startup) */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (t1.tv_sec < t0.tv_sec || (t1.tv_sec == t0.tv_sec && t1.tv_nsec < t0.tv_nsec))
+		bad("CLOCK_MONOTONIC went back (vDSO)");
+	clock_gettime(CLOCK_REALTIME, &rt);
+	gettimeofday(&tv, NULL);
+	if (rt.tv_sec - (time_t)syscall(SYS_time, NULL) > 2 || tv.tv_sec - rt.tv_sec > 2 ||
+	    rt.tv_sec - tv.tv_sec > 2)
+		bad("vDSO time functions disagree with the kernel");
 
 	if ((pid_t)syscall(SYS_getpid) != pid)
 		bad("pid changed");
