@@ -615,6 +615,11 @@ CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer 
 		case CRIMG__VMA_KIND__VMA_ANON_SHARED:
 			r = scan_shared(&c, (uint32_t)i);
 			break;
+		case CRIMG__VMA_KIND__VMA_VDSO:
+			/* its code, so that a restore on another kernel build can
+			 * keep the entry points the program holds (vDSO proxy) */
+			r = add_run(&c, v->start, v->end, (uint32_t)i);
+			break;
 		default:
 			r = 0;
 		}
