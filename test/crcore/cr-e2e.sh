@@ -5,6 +5,8 @@
 #   leave   cr-dump --leave-running, then the original is killed, cr-assemble
 #   pipe    cr-dump PID | cr-assemble (no file in between)
 #   nobody  the victim runs as user nobody, root dumps and restores it
+#   proxy   as kill, restored through the vDSO proxy (cr-assemble
+#           --vdso-proxy), the path of an image from another kernel build
 # The restored process checks its own state after SIGTERM and writes PASS.
 set -u
 H=$CR_BUILD/test/crcore/helpers
@@ -51,10 +53,14 @@ run() { # VICTIM MODE
 		fail "$vic $mode: the victim did not get ready"
 	fi
 	case $mode in
-	kill | nobody)
+	kill | nobody | proxy)
 		cr-dump -o "$img" "$v" 2>"$dir/err" || fail "$vic $mode: cr-dump: $(cat "$dir/err")"
 		wait "$v" 2>/dev/null
-		cr-assemble -i "$img" --pidfile "$pf" || fail "$vic $mode: cr-assemble failed"
+		if [ "$mode" = proxy ]; then
+			cr-assemble --vdso-proxy -i "$img" --pidfile "$pf" || fail "$vic $mode: cr-assemble failed"
+		else
+			cr-assemble -i "$img" --pidfile "$pf" || fail "$vic $mode: cr-assemble failed"
+		fi
 		;;
 	leave)
 		cr-dump --leave-running -o "$img" "$v" 2>"$dir/err" || fail "$vic $mode: cr-dump: $(cat "$dir/err")"
@@ -82,7 +88,7 @@ run() { # VICTIM MODE
 
 command -v setpriv >/dev/null || { echo "setpriv is missing"; exit 77; }
 for vic in v-basic v-threads v-misc v-files; do
-	for mode in kill leave pipe nobody; do
+	for mode in kill leave pipe nobody proxy; do
 		run "$vic" "$mode"
 	done
 done
