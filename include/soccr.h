@@ -208,16 +208,23 @@ struct soccr_restore_opts {
 	socklen_t local_len;
 	const struct sockaddr *peer;
 	socklen_t peer_len;
+	/* With SOCCR_RESTORE_NETNS: the network namespace (an fd of
+	 * /proc/PID/ns/net or /run/netns/NAME) to make the socket in.  The
+	 * calling thread enters it for the time of the call (CAP_SYS_ADMIN)
+	 * and comes back; the socket stays in it. */
+	int netns_fd;
 };
 /* Do not restore SO_RCVBUF/SO_SNDBUF (they lock the sizes and stop
  * autotuning; without them a large receive queue may not fit). */
 #define SOCCR_RESTORE_NO_BUFSIZE 0x1u
 /* Skip the socket options (TCP_NODELAY, keepalive, ...). */
 #define SOCCR_RESTORE_NO_SOCKOPTS 0x2u
+/* Make the socket in the network namespace netns_fd. */
+#define SOCCR_RESTORE_NETNS 0x4u
 
 /*
  * Creates a socket holding the connection t in the calling thread's
- * network namespace; sets *ret_fd (O_CLOEXEC, blocking).  For a listener
+ * network namespace (or netns_fd's); sets *ret_fd (O_CLOEXEC, blocking).  For a listener
  * the new socket is bound and listening (restore the children apart).
  *
  * Returns 0, or -EADDRNOTAVAIL (the local address is not on this host,

@@ -26,6 +26,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -845,8 +846,11 @@ SOCCR_API int soccr_restore(const struct soccr_tcp *t, const struct soccr_restor
 	struct soccr_tcp tmp;
 	int r;
 
+	int netns = (flags & SOCCR_RESTORE_NETNS) ? OPTS_GET(opts, netns_fd, -1) : -1, home = -1;
+
 	if (!t || !ret_fd || !OPTS_VALID(opts, soccr_restore_opts) ||
-	    (flags & ~(SOCCR_RESTORE_NO_BUFSIZE | SOCCR_RESTORE_NO_SOCKOPTS)))
+	    (flags & ~(SOCCR_RESTORE_NO_BUFSIZE | SOCCR_RESTORE_NO_SOCKOPTS | SOCCR_RESTORE_NETNS)) ||
+	    ((flags & SOCCR_RESTORE_NETNS) && netns < 0))
 		return -EINVAL;
 	if ((r = soccr_tcp_check(t, &lg)) < 0)
 		return r;
@@ -868,7 +872,34 @@ SOCCR_API int soccr_restore(const struct soccr_tcp *t, const struct soccr_restor
 		}
 		t = &tmp;
 	}
+	if (netns >= 0) {
+		/* Only this thread moves, and only for the time of the call:
+		 * sockets belong to the namespace they were made in. */
+		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (home < 0)
+			return -errno;
+		if (setns(netns, CLONE_NEWNET) < 0) {
+			r = -errno;
+			loge(&lg, "cannot enter the network namespace: %s%s", strerror(-r),
+			     r == -EPERM ? " (CAP_SYS_ADMIN is needed)" : "");
+			close(home);
+			return r;
+		}
+	}
 	r = t->state == SOCCR_LISTEN ? restore_listener(t, flags, &lg) : restore_conn(t, flags, &lg);
+	if (home >= 0) {
+		if (setns(home, CLONE_NEWNET) < 0) {
+			/* Cannot happen with the rights we just used; a thread
+			 * left in the wrong namespace must not go unnoticed. */
+			int err = errno;
+
+			loge(&lg, "cannot return to the original network namespace: %s", strerror(err));
+			if (r >= 0)
+				close(r);
+			r = -err;
+		}
+		close(home);
+	}
 	if (r < 0)
 		return r;
 	{
