@@ -80,14 +80,23 @@ int arch_sigframe_build(void *buf, uint64_t addr, const struct arch_regs *regs,
 void arch_sigframe_slots(uint64_t addr, uint64_t *rax_addr, uint64_t *rip_addr);
 
 /*
- * The way home of a parasite whose controller died: a chain on the
- * task's own stack that runs munmap(map, len) then rt_sigreturn, using
- * only the task's own code (the gadgets).  buf is arch_sigframe_size()
+ * The way home of a thread whose controller died: a chain on the task's
+ * own stack that, entered at the task's "syscall; ret" gadget after a
+ * remote call, goes on to rt_sigreturn, using only the task's own code
+ * (the gadgets).  With restart, restart_syscall runs first (a thread
+ * interrupted inside restart_syscall: the original call is unknown, the
+ * frame makes it return 0 at its deadline).  buf is arch_sigframe_size()
  * bytes for address addr, already filled by arch_sigframe_build (which
- * gave sp_out); writes the chain and returns the stack pointer to start
- * it with (jump to the syscall gadget with the munmap arguments).
+ * gave sp_out).  Returns the stack pointer of the whole chain, and in
+ * *sp_tail that of the rt_sigreturn part alone (for the parasite, which
+ * finishes a sleep itself and jumps there with munmap set up).
  */
 uint64_t arch_exit_chain_build(void *buf, uint64_t addr, uint64_t sp_out,
-			       uint64_t g_syscall_ret, uint64_t g_pop_ret);
+			       uint64_t g_syscall_ret, uint64_t g_pop_ret, int restart,
+			       uint64_t *sp_tail);
+/* 1 if system call nr resets the caller's restart block on entry. */
+int arch_syscall_resets_restart(long nr);
+/* 1 if the thread was interrupted inside restart_syscall itself. */
+int arch_regs_in_restart_syscall(const struct arch_regs *orig);
 
 #endif

@@ -414,7 +414,7 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 		/* the way home written on the thread's stack (see
 		 * compel_thread_home): munmap ourselves, then rt_sigreturn */
 		b->exit_ip = p->g_syscall_ret;
-		b->exit_sp = t->home_sp;
+		b->exit_sp = t->home_tail;
 		b->map_addr = inf->addr;
 		b->map_len = inf->size;
 	}

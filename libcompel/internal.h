@@ -35,6 +35,7 @@ struct compel_thread {
 	uint64_t sigmask;        /* as seized */
 	uint64_t home_sp;        /* the way home on its stack (compel_thread_home), 0 none */
 	uint64_t home_addr;      /* where its frame starts */
+	uint64_t home_tail;      /* the chain's rt_sigreturn part (the parasite's way) */
 	bool home_tried;
 	void *xs;                /* xsave area as seized */
 	size_t xs_len;

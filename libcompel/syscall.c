@@ -200,11 +200,14 @@ void compel_thread_home(struct compel_thread *t)
 		return;
 	if (!arch_sigframe_build(buf, addr, &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, 0,
 				 SS_FLAGS_KEEP, 0, &sp)) {
-		uint64_t csp = arch_exit_chain_build(buf, addr, sp, p->g_syscall_ret, p->g_pop_ax_ret);
+		uint64_t tail, csp = arch_exit_chain_build(buf, addr, sp, p->g_syscall_ret,
+							   p->g_pop_ax_ret,
+							   arch_regs_in_restart_syscall(&t->regs), &tail);
 
 		if (compel_proc__write_mem(p, addr, buf, size) == (ssize_t)size) {
 			t->home_sp = csp;
 			t->home_addr = addr;
+			t->home_tail = tail;
 		}
 		else
 			pr_debug("thread %d: no room below its stack for the way home", t->tid);
@@ -252,6 +255,12 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 		err = compel_regs_get_live(t, &r);
 	if (err == -ESRCH)
 		return err;
+	if (arch_syscall_resets_restart(nr) && arch_regs_restart_block(&t->regs)) {
+		/* the kernel can no longer restart the thread's sleep:
+		 * re-execute the call (or, inside restart_syscall, return 0) */
+		t->park = t->resume_sigreturn;
+		t->resume = t->resume_sigreturn;
+	}
 	/* parked with the seized registers: from this syscall-exit stop the
 	 * kernel restarts the interrupted call itself if we die or detach */
 	err2 = compel_thread_block(t, 0);

@@ -156,6 +156,9 @@ static void finish_sleep(struct rpc_boot *b)
 	compel_sys4(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&b->orig_mask, 0, 8);
 	r = compel_sys0(__NR_restart_syscall);
 	compel_sys4(__NR_rt_sigprocmask, 2, (long)&all, 0, 8);
+	if (r == -4 /* EINTR */)
+		return; /* reset meanwhile (a command called nanosleep...), or a
+			 * handler ran: the frame re-executes the call instead */
 	*(volatile int64_t *)(uintptr_t)b->fix_rax = r;
 	*(volatile uint64_t *)(uintptr_t)b->fix_rip = b->fix_rip_val;
 }

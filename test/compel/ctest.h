@@ -99,12 +99,16 @@ static __attribute__((unused)) int ct_read_line(int fd, char *buf, size_t len, i
 	return n > 0;
 }
 
-/* Starts the victim helper with argv (NULL-terminated, argv[0] = mode). */
-static __attribute__((unused)) void victim_start(struct victim *v, const char *const *args)
+/* Starts test/compel/helpers/NAME with args (NULL-terminated). */
+static __attribute__((unused)) void victim_start_helper(struct victim *v, const char *name,
+							const char *const *args)
 {
 	int pin[2], pout[2];
-	char line[256];
-	char *path = t_build_path("test/compel/helpers/victim");
+	char line[256], rel[128];
+	char *path;
+
+	snprintf(rel, sizeof(rel), "test/compel/helpers/%s", name);
+	path = t_build_path(rel);
 
 	compel_set_log(ct_log, NULL, 7);
 	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC))
@@ -134,6 +138,12 @@ static __attribute__((unused)) void victim_start(struct victim *v, const char *c
 	if (!ct_read_line(v->out, line, sizeof(line), 5000) || strcmp(line, "READY"))
 		t_fail("victim did not get ready: '%s'", line);
 	free(path);
+}
+
+/* Starts the victim helper with argv (NULL-terminated, argv[0] = mode). */
+static __attribute__((unused)) void victim_start(struct victim *v, const char *const *args)
+{
+	victim_start_helper(v, "victim", args);
 }
 
 static __attribute__((unused)) void victim_go(struct victim *v)

@@ -118,6 +118,17 @@ int arch_regs_restart_block(const struct arch_regs *orig)
 	return (long)orig->r.orig_rax >= 0 && (int64_t)orig->r.rax == -ERESTART_RESTARTBLOCK;
 }
 
+int arch_syscall_resets_restart(long nr)
+{
+	return nr == __NR_nanosleep || nr == __NR_clock_nanosleep || nr == __NR_rt_sigreturn ||
+	       nr == __NR_restart_syscall;
+}
+
+int arch_regs_in_restart_syscall(const struct arch_regs *orig)
+{
+	return arch_regs_restart_block(orig) && orig->r.orig_rax == __NR_restart_syscall;
+}
+
 void arch_regs_no_restart_block(const struct arch_regs *orig, const struct arch_regs *resume,
 				struct arch_regs *out)
 {
@@ -130,7 +141,8 @@ void arch_regs_no_restart_block(const struct arch_regs *orig, const struct arch_
 		return;
 	}
 	/* interrupted inside restart_syscall: the original call is unknown;
-	 * it returns 0 at once (a spurious wakeup), never EINTR */
+	 * the way home runs restart_syscall before rt_sigreturn (see
+	 * arch_exit_chain_build) and the call returns 0, never EINTR */
 	out->r.rip = orig->r.rip;
 	out->r.rax = 0;
 }
@@ -201,16 +213,22 @@ _Static_assert(sizeof(struct k_ucontext) == 304, "ucontext layout");
 #define FRAME_ROOM ((sizeof(struct k_rt_sigframe) + 63) & ~(size_t)63)
 
 uint64_t arch_exit_chain_build(void *buf, uint64_t addr, uint64_t sp_out,
-			       uint64_t g_syscall_ret, uint64_t g_pop_ret)
+			       uint64_t g_syscall_ret, uint64_t g_pop_ret, int restart,
+			       uint64_t *sp_tail)
 {
-	/* munmap runs at the syscall gadget, whose ret pops "pop %rax; ret":
-	 * rax = 15, ret to the syscall gadget again: rt_sigreturn, with the
-	 * stack pointer at the ucontext (sp_out). */
-	uint64_t chain[3] = { g_pop_ret, __NR_rt_sigreturn, g_syscall_ret };
+	/* munmap (or the remote call) runs at the syscall gadget, whose ret
+	 * pops "pop %rax; ret": rax = 15, ret to the syscall gadget again:
+	 * rt_sigreturn, with the stack pointer at the ucontext (sp_out).
+	 * With restart, restart_syscall comes first the same way: the
+	 * interrupted sleep ends at its deadline, before rt_sigreturn resets
+	 * the restart block. */
+	uint64_t chain[6] = { g_pop_ret, __NR_restart_syscall, g_syscall_ret,
+			      g_pop_ret, __NR_rt_sigreturn, g_syscall_ret };
 	uint64_t sp = sp_out - sizeof(chain);
 
 	memcpy((uint8_t *)buf + (sp - addr), chain, sizeof(chain));
-	return sp;
+	*sp_tail = sp_out - 3 * 8;
+	return restart ? sp : *sp_tail;
 }
 
 size_t arch_sigframe_size(size_t xs_len)

@@ -78,3 +78,10 @@ COMPEL_PARASITE_ENTRY long tc_clobber(struct compel_pctx *ctx)
 				 ::: "memory");
 	return 0;
 }
+
+/* Sleeps *(long *)args milliseconds with poll, which (unlike nanosleep)
+ * leaves the thread's restart block alone. */
+COMPEL_PARASITE_ENTRY long tc_poll_sleep(struct compel_pctx *ctx)
+{
+	return compel_sys3(__NR_poll, 0, 0, *(long *)ctx->args);
+}
