@@ -117,6 +117,57 @@ static void run(int family, uint32_t target)
 	t_log("%s %s: ok", family == AF_INET ? "IPv4" : "IPv6", name);
 }
 
+/*
+ * Our FIN still queued behind data the peer's full window holds back:
+ * FIN_WAIT1 comes back as FIN_WAIT1, CLOSING (the peer closed too) as
+ * LAST_ACK (documented: the same segments on the wire).  The client then
+ * reads every byte and the EOF.
+ */
+static void run_unsent(int family, int peer_closes)
+{
+	static uint8_t buf[1 << 20], rb[1 << 20];
+	struct soccr_tcp *t;
+	int c, s, ns, sb = 4 << 20;
+	size_t w, got = 0;
+	uint32_t want = peer_closes ? SOCCR_CLOSING : SOCCR_FIN_WAIT1;
+	int64_t bad;
+
+	tcp_pair(family, &c, &s, 16 * 1024);
+	setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb));
+	pat_fill(buf, 0, sizeof(buf), 4);
+	w = write_some(s, buf, sizeof(buf), 200);
+	usleep(50000);
+	shutdown(s, SHUT_WR);
+	if (peer_closes)
+		shutdown(c, SHUT_WR);
+	for (int i = 0; i < 100 && (uint32_t)tcp_state(s) != want; i++)
+		usleep(10000);
+	if ((uint32_t)tcp_state(s) != want)
+		t_fail("unsent FIN: could not set up %s (got %s)", soccr_state_name(want),
+		       soccr_state_name(tcp_state(s)));
+	ns = handoff(s, &t);
+	t_assert(soccr_tcp__unsent(t) > 0);
+	t_assert(soccr_tcp__state(t) == want);
+	soccr_tcp__free(t);
+	expect_state(ns, peer_closes ? SOCCR_LAST_ACK : SOCCR_FIN_WAIT1, "unsent FIN");
+	while (got < w) {
+		size_t n = w - got > 65536 ? 65536 : w - got;
+
+		read_exact(c, rb + got, n, 5000);
+		got += n;
+	}
+	if ((bad = pat_check(rb, 0, w, 4)) >= 0)
+		t_fail("unsent FIN: byte %lld wrong", (long long)bad);
+	expect_eof(c, 5000);
+	if (peer_closes)
+		expect_eof(ns, 3000);
+	check_no_error(c);
+	close(ns);
+	close(c);
+	t_log("%s %s with our FIN behind unsent data: ok", family == AF_INET ? "IPv4" : "IPv6",
+	      soccr_state_name(want));
+}
+
 int main(void)
 {
 	static const uint32_t states[] = { SOCCR_FIN_WAIT1, SOCCR_FIN_WAIT2, SOCCR_CLOSE_WAIT,
@@ -126,6 +177,8 @@ int main(void)
 		run(AF_INET, states[i]);
 		run(AF_INET6, states[i]);
 	}
+	run_unsent(AF_INET, 0);
+	run_unsent(AF_INET6, 1);
 	printf("PASS\n");
 	return 0;
 }
