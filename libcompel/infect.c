@@ -223,7 +223,8 @@ static int restore_by_hand(struct compel_thread *t)
 
 /*
  * Runs a stopped thread (PTRACE_SYSCALL) until it reaches rt_sigreturn
- * (the parasite's way home) and, at that syscall-entry stop, puts the
+ * or restart_syscall (the parasite's way home, see arch_exit_chain_build)
+ * and, at that syscall-entry stop, puts the
  * thread back by hand instead: FPU state and mask first, then every
  * register in one write that also cancels the syscall.  Whenever we die
  * in between, the thread still gets home (the syscall runs); and
@@ -243,7 +244,9 @@ static int run_to_sigreturn(struct compel_thread *t, unsigned max_steps)
 		err = compel_regs_get_live(t, &r);
 		if (err)
 			return err;
-		if (arch_regs_syscall_nr(&r) == ARCH_NR_RT_SIGRETURN && arch_regs_retval(&r) == -ENOSYS) {
+		if ((arch_regs_syscall_nr(&r) == ARCH_NR_RT_SIGRETURN ||
+		     arch_regs_syscall_nr(&r) == __NR_restart_syscall) &&
+		    arch_regs_retval(&r) == -ENOSYS) {
 			r = t->resume;
 			arch_regs_skip_syscall(&r);
 			err = restore_fpu_mask(t);
@@ -415,6 +418,7 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 		 * compel_thread_home): munmap ourselves, then rt_sigreturn */
 		b->exit_ip = p->g_syscall_ret;
 		b->exit_sp = t->home_tail;
+		b->exit_sp_full = t->home_sp;
 		b->map_addr = inf->addr;
 		b->map_len = inf->size;
 	}

@@ -32,7 +32,8 @@ struct rpc_boot {
 	int32_t sock;
 	uint64_t sigframe_sp; /* where rt_sigreturn finds the original state */
 	uint64_t exit_ip;     /* the way home when available: the syscall gadget, */
-	uint64_t exit_sp;     /* the chain on the task's stack, */
+	uint64_t exit_sp;     /* the chain on the task's stack (its rt_sigreturn part), */
+	uint64_t exit_sp_full; /* the whole chain (restart_syscall first, if any) */
 	uint64_t map_addr;    /* and our mapping, unmapped on the way */
 	uint64_t map_len;
 	uint64_t args;

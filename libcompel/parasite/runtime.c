@@ -202,8 +202,14 @@ out:
 			compel_sys1(__NR_close, ctx->in_fds[i]);
 	ctx->nr_in_fds = 0;
 	compel_sys1(__NR_close, b->sock);
-	if (b->restart && !*(volatile uint32_t *)&b->cured)
+	if (*(volatile uint32_t *)&b->cured) {
+		/* the controller takes over at the first syscall of the way
+		 * home; should it die first, the chain finishes the sleep */
+		if (b->exit_ip)
+			compel_arch_exit_chain(b->exit_ip, b->exit_sp_full, b->map_addr, b->map_len);
+	} else if (b->restart) {
 		finish_sleep(b);
+	}
 	if (b->exit_ip)
 		compel_arch_exit_chain(b->exit_ip, b->exit_sp, b->map_addr, b->map_len);
 	compel_arch_sigreturn(b->sigframe_sp);
