@@ -582,7 +582,7 @@ COMPEL_API int compel_infect__call(struct compel_infect *inf, struct compel_call
 	if (!inf || !c || c->sz < offsetof(struct compel_call, ret) + sizeof(int64_t))
 		return -EINVAL;
 	if (c->args_len > inf->args_size || c->res_len > inf->args_size ||
-	    c->nr_fds_in > COMPEL_MAX_FDS || !c->fn)
+	    c->nr_fds_in > COMPEL_MAX_FDS || (c->nr_fds_in && !c->fds_in) || !c->fn)
 		return -EINVAL;
 	if (c->args && c->args_len)
 		memcpy(inf->local + inf->args_off, c->args, c->args_len);
