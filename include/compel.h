@@ -293,9 +293,11 @@ COMPEL_API const char *compel_blob__sym_name(const struct compel_blob *b, unsign
  *   err = compel_cure(inf);
  *
  * Safety: the controller may die at any moment.  The parasite sees its
- * channel close and returns the thread to its original registers, signal
- * mask, FPU state and sigaltstack by itself (rt_sigreturn through a frame
- * prepared before it started); only its mapping stays behind.
+ * channel close, closes its fds, finishes a sleep it interrupted, and
+ * returns the thread to its original registers, signal mask, FPU state
+ * and sigaltstack by itself (rt_sigreturn through a frame prepared before
+ * it started), unmapping itself on the way (docs/compel.md says what a
+ * kill inside compel_infect itself may leave).
  *
  * Errors: -ESRCH the task died (or exited during the infection),
  * -ETIMEDOUT it did not answer, -ENOEXEC no syscall instruction usable,
