@@ -48,6 +48,7 @@
 #include <crimg-proto.h>
 
 #include "restore.h"
+#include "fd.h"
 
 _Static_assert(RST_REC_HDR == CRIMG_REC_HDR_SIZE, "record header size");
 _Static_assert(RST_REC_REQUIRED == CRIMG_REC_REQUIRED, "required flag");
@@ -119,6 +120,7 @@ struct crcore_restore {
 	int fd_base;                  /* every fd we hand over is >= this */
 	int stream_fd;                /* our dup of the stream at >= fd_base */
 	int exe_fd;
+	struct fd_rst *fdr;           /* pipes, sockets, eventfds... (fd-restore.c) */
 
 	/* the run */
 	uint8_t *area;
@@ -989,6 +991,14 @@ static int open_files(struct crcore_restore *rs)
 			if (src < 0)
 				warn(rs, "fd %d: cannot open %s (%s): inherited from cr-assemble", f->fd,
 				     f->path, strerror(errno));
+		} else if (fd_rst_handles(f->kind)) {
+			/* pipes, sockets, eventfds... (fd-restore.c); src stays -1
+			 * for a std fd whose peer was outside: inherited below */
+			char e[512];
+			int r = fd_rst_open(&rs->fdr, rs->files, i, &src, e, sizeof(e));
+
+			if (r < 0)
+				return fail(rs, r, "%s", e);
 		} else if (f->fd > 2) {
 			return fail(rs, -EOPNOTSUPP, "fd %d is %s, which is not supported yet", f->fd,
 				    fd_kind_name(f->kind));
@@ -1022,6 +1032,7 @@ static int open_files(struct crcore_restore *rs)
 		if (add_fdp(rs, f->fd, src, f->cloexec) < 0)
 			return -ENOMEM;
 	}
+	fd_rst_opened(rs->fdr); /* what it held to build the objects */
 	rs->stream_fd = fcntl(rs->spool_fd >= 0 ? rs->spool_fd : rs->fd, F_DUPFD_CLOEXEC, rs->fd_base);
 	if (rs->stream_fd < 0)
 		return sysfail(rs, -errno, "dup the stream fd");
@@ -1294,6 +1305,14 @@ static __attribute__((noreturn)) void child_main(struct crcore_restore *rs, pid_
 		} else if (dup3(f->src, f->target, f->cloexec ? O_CLOEXEC : 0) < 0) {
 			child_fail(rs, -errno, "install an fd");
 		}
+	}
+	{
+		/* what needs the fd numbers: epoll watch lists (fd-restore.c) */
+		char e[256];
+		int r = fd_rst_child(rs->fdr, e, sizeof(e));
+
+		if (r < 0)
+			child_fail(rs, r, e);
 	}
 	if (close_except(rs) < 0)
 		child_fail(rs, -errno, "close cr-assemble's fds");
@@ -1834,6 +1853,7 @@ CRCORE_API void crcore_restore__free(struct crcore_restore *rs)
 		protobuf_c_message_free_unpacked(&rs->mm->base, NULL);
 	free(rs->file_data_fd);
 	free(rs->fdp);
+	fd_rst_free(rs->fdr);
 	free(rs->pb);
 	free(rs->warnings);
 	free(rs);

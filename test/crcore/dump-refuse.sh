@@ -22,13 +22,17 @@ expect() { # expect CODE REGEX COMMAND...
 	return 0
 }
 
-for mode in "pipe:fd [0-9]+ is a pipe" "socket:fd [0-9]+ is a socket" "eventfd:fd [0-9]+ is a \[eventfd\]" \
+for mode in "pipe:fd [0-9]+ is a pipe .* that process [0-9]+ holds too" "socket:fd [0-9]+ is a socket \(TCP" \
+	"inotify:fd [0-9]+ is a inotify" \
 	"seccomp:uses seccomp" "pty:fd [0-9]+ is a terminal" \
 	"memfd:fd [0-9]+ is a memfd" "sysv:SysV shared memory"; do
 	m=${mode%%:*} re=${mode#*:}
 	truncate -s 0 "$tmp/counter"; truncate -s 4096 "$tmp/counter"
+	# pipe: fd 3 is a pipe whose read end another process (ours) holds
+	[ $m = pipe ] && exec 3> >(exec sleep 30)
 	"$CR_BUILD/test/crcore/helpers/fz-refuse" "$tmp/counter" $m </dev/null >/dev/null 2>&1 &
 	victim=$!
+	exec 3>&-
 	for i in $(seq 200); do [ "$(cnt)" != 0 ] && break; sleep 0.01; done
 	[ "$(cnt)" != 0 ] || fail "victim $m did not start"
 	expect 4 "$re" cr-dump -o "$tmp/img" $victim

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fz-refuse - a victim holding something the dump refuses.
- *   fz-refuse COUNTER-FILE pipe|socket|eventfd|child|seccomp|pty|memfd|sysv|none
+ *   fz-refuse COUNTER-FILE pipe|socket|eventfd|inotify|child|seccomp|pty|memfd|sysv|none
+ * (pipe: a pipe whose read end the caller passes on fd 3 to another process)
  * Sets it up, then counts in the u64 at offset 0 of COUNTER-FILE (offset
  * 8 is set to 1 when ready) until killed.
  */
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
@@ -36,9 +38,10 @@ int main(int argc, char **argv)
 	if (c == MAP_FAILED)
 		return 2;
 	if (!strcmp(m, "pipe")) {
-		int p[2];
-
-		if (pipe(p) < 0)
+		if (fcntl(3, F_GETFD) < 0)
+			return 2;
+	} else if (!strcmp(m, "inotify")) {
+		if (inotify_init1(0) < 0)
 			return 2;
 	} else if (!strcmp(m, "socket")) {
 		if (socket(AF_INET, SOCK_STREAM, 0) < 0)

@@ -1,0 +1,954 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fd-dump.c - the state of the fd kinds beyond regular files: eventfd,
+ * timerfd, signalfd, pipes and FIFOs, epoll, unix, UDP and listening TCP
+ * sockets.  What /proc/PID/fdinfo shows is read from there; what only
+ * the object can tell (pipe contents, socket queues, socket options) is
+ * read from our own copy of the fd (pidfd_getfd), without consuming
+ * anything: pipes are tee()d, sockets peeked with SO_PEEK_OFF.
+ * Design and reasons: docs/fds.md.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+
+#include "dump.h"
+#include "fd.h"
+
+#ifndef SO_PEEK_OFF
+#define SO_PEEK_OFF 42
+#endif
+#define MAX_QUEUE (64u << 20)          /* bytes of socket queue we keep in one message */
+#define TCP_LISTEN_ 10
+#define TCP_ESTABLISHED_ 1
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+static int take_fd(pid_t pid, int fd)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), r;
+
+	if (pfd < 0)
+		return -errno;
+	r = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	if (r < 0)
+		r = -errno;
+	close(pfd);
+	return r;
+}
+
+/* The value after "key" in fdinfo text, or NULL. */
+static const char *field(const char *info, const char *key)
+{
+	const char *p = info;
+	size_t l = strlen(key);
+
+	while (p && *p) {
+		if (!strncmp(p, key, l))
+			return p + l;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+static const char *anon_name(const char *link)
+{
+	return !strncmp(link, "anon_inode:", 11) ? link + 11 : NULL;
+}
+
+/* Does another process than pid hold the object whose /proc link is
+ * link (a "pipe:[N]" or "socket:[N]")? Its pid, or 0. */
+static pid_t held_elsewhere(pid_t pid, const char *link)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *p;
+	pid_t found = 0;
+
+	if (!proc)
+		return 0;
+	while (!found && (p = readdir(proc))) {
+		char path[64], l[256];
+		struct dirent *f;
+		pid_t q = atoi(p->d_name);
+		DIR *fds;
+
+		if (q <= 0 || q == pid || q == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)q);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!found && (f = readdir(fds))) {
+			char fp[384];
+			ssize_t n;
+
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
+			n = readlink(fp, l, sizeof(l) - 1);
+			if (n <= 0)
+				continue;
+			l[n] = 0;
+			if (!strcmp(l, link))
+				found = q;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* Is the object with this /proc link held by one of pid's fds? */
+static bool held_by(pid_t pid, const char *link)
+{
+	char path[64], l[256];
+	struct dirent *f;
+	bool found = false;
+	DIR *fds;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	fds = opendir(path);
+	if (!fds)
+		return false;
+	while (!found && (f = readdir(fds))) {
+		char fp[384];
+		ssize_t n;
+
+		if (f->d_name[0] == '.')
+			continue;
+		snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
+		n = readlink(fp, l, sizeof(l) - 1);
+		if (n > 0) {
+			l[n] = 0;
+			found = !strcmp(l, link);
+		}
+	}
+	closedir(fds);
+	return found;
+}
+
+/* ---- unix sockets: sock_diag ------------------------------------------------------- */
+
+struct unix_info {
+	uint32_t type, state, peer, rqueue, wqueue, shutdown;
+	uint8_t name[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	size_t name_len;
+};
+
+static int unix_diag(uint64_t ino, struct unix_info *ui)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req r;
+	} req = {
+		.nlh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = (uint32_t)ino,
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN,
+		       .udiag_cookie = { ~0u, ~0u } },
+	};
+	union {
+		struct nlmsghdr h;
+		char b[8192];
+	} buf;
+	struct nlmsghdr *h;
+	ssize_t n;
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), r = -ENOENT;
+
+	if (s < 0)
+		return -errno;
+	memset(ui, 0, sizeof(*ui));
+	if (send(s, &req, sizeof(req), 0) < 0) {
+		r = -errno;
+		goto out;
+	}
+	n = recv(s, &buf, sizeof(buf), 0);
+	if (n < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (h = &buf.h; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+		struct unix_diag_msg *m = NLMSG_DATA(h);
+		struct nlattr *a;
+		int left;
+
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			r = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+			break;
+		}
+		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+			continue;
+		ui->type = m->udiag_type;
+		ui->state = m->udiag_state;
+		left = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+		for (a = (struct nlattr *)(m + 1); left >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) &&
+		     a->nla_len <= left; ) {
+			void *v = (char *)a + NLA_HDRLEN;
+			size_t vl = a->nla_len - NLA_HDRLEN;
+
+			switch (a->nla_type) {
+			case UNIX_DIAG_NAME:
+				ui->name_len = vl < sizeof(ui->name) ? vl : sizeof(ui->name);
+				memcpy(ui->name, v, ui->name_len);
+				break;
+			case UNIX_DIAG_PEER:
+				memcpy(&ui->peer, v, 4);
+				break;
+			case UNIX_DIAG_RQLEN: {
+				struct unix_diag_rqlen q;
+
+				memcpy(&q, v, sizeof(q));
+				ui->rqueue = q.udiag_rqueue;
+				ui->wqueue = q.udiag_wqueue;
+				break;
+			}
+			case UNIX_DIAG_SHUTDOWN:
+				ui->shutdown = *(uint8_t *)v;
+				break;
+			}
+			left -= NLA_ALIGN(a->nla_len);
+			a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len));
+		}
+		r = 0;
+		break;
+	}
+out:
+	close(s);
+	return r;
+}
+
+/* ---- the check -------------------------------------------------------------------- */
+
+static int check_socket(pid_t pid, int fd, const struct stat *st, const char *link, char *why,
+			size_t len)
+{
+	int s = take_fd(pid, fd), dom = 0, type = 0, proto = 0, acc = 0;
+	socklen_t sl = sizeof(int);
+
+	if (s < 0)
+		return fmt_err(why, len, s, "process %d: fd %d is a socket (%s): cannot take it: %s",
+			       (int)pid, fd, link, strerror(-s));
+	getsockopt(s, SOL_SOCKET, SO_DOMAIN, &dom, &sl);
+	sl = sizeof(int);
+	getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &sl);
+	sl = sizeof(int);
+	getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &proto, &sl);
+	sl = sizeof(int);
+	getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl);
+	close(s);
+	if (dom == AF_UNIX) {
+		struct unix_info ui;
+		char peer[64];
+		int e = unix_diag(st->st_ino, &ui);
+
+		if (e < 0)
+			return fmt_err(why, len, e, "process %d: fd %d is a socket (unix, %s): "
+				       "sock_diag: %s", (int)pid, fd, link, strerror(-e));
+		if (ui.state == TCP_LISTEN_ && ui.rqueue)
+			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket (unix, "
+				       "listening, %u pending connections): not supported yet",
+				       (int)pid, fd, ui.rqueue);
+		if (ui.peer) {
+			snprintf(peer, sizeof(peer), "socket:[%u]", ui.peer);
+			if (!held_by(pid, peer) && fd <= 2)
+				return 1; /* a std fd: the restore inherits its own */
+			if (!held_by(pid, peer))
+				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket "
+					       "(unix, %s) whose peer %s is outside the process: not "
+					       "supported yet", (int)pid, fd, link, peer);
+			if (ui.name_len) {
+				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket "
+					       "(unix, %s) connected and bound to an address: not "
+					       "supported yet", (int)pid, fd, link);
+			} else {
+				struct unix_info pi;
+
+				if (unix_diag(ui.peer, &pi) == 0 && pi.name_len)
+					return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a "
+						       "socket (unix, %s) connected to a bound address: "
+						       "not supported yet", (int)pid, fd, link);
+			}
+		}
+		return 1;
+	}
+	if (dom == AF_INET || dom == AF_INET6) {
+		if (type == SOCK_DGRAM && proto == IPPROTO_UDP)
+			return 1;
+		if (type == SOCK_STREAM && proto == IPPROTO_TCP && acc)
+			return 1;
+		if (type == SOCK_STREAM && proto == IPPROTO_TCP)
+			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket (TCP, "
+				       "not listening, %s): established TCP is not supported yet",
+				       (int)pid, fd, link);
+		return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket (%s, type %d, "
+			       "protocol %d, %s): not supported yet", (int)pid, fd,
+			       dom == AF_INET ? "inet" : "inet6", type, proto, link);
+	}
+	return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket (family %d, %s): not "
+		       "supported yet", (int)pid, fd, dom, link);
+}
+
+static int check_epoll(pid_t pid, int fd, char *why, size_t len)
+{
+	char *info = proc_read("/proc/%d/fdinfo/%d", (int)pid, fd), *p;
+	int r = 1;
+
+	if (!info)
+		return fmt_err(why, len, -errno, "process %d: fd %d: cannot read its fdinfo: %s",
+			       (int)pid, fd, strerror(errno));
+	for (p = info; r > 0 && (p = strstr(p, "tfd:")); p++) {
+		struct kcmp_epoll_slot slot = { .efd = (uint32_t)fd };
+		unsigned long long ino = 0;
+		char *q = strstr(p, "ino:");
+		char fp[64];
+		struct stat st;
+
+		slot.tfd = (uint32_t)strtoul(p + 4, NULL, 10);
+		slot.toff = 0;
+		if (q)
+			ino = strtoull(q + 4, NULL, 16);
+		snprintf(fp, sizeof(fp), "/proc/%d/fd/%u", (int)pid, slot.tfd);
+		/* the watched file must still be the one at that fd number:
+		 * epoll watches (file, number) and keeps a watch whose fd was
+		 * closed while the file lives on through a dup */
+		if (stat(fp, &st) < 0 || st.st_ino != ino ||
+		    syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, slot.tfd, &slot) != 0)
+			r = fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is an epoll fd watching "
+				    "fd %u, which is closed or another file now: not supported yet",
+				    (int)pid, fd, slot.tfd);
+	}
+	free(info);
+	return r;
+}
+
+int fd_dump_check(pid_t pid, int fd, const struct stat *st, const char *link, char *why, size_t len)
+{
+	const char *a = anon_name(link);
+
+	if (a) {
+		if (!strcmp(a, "[eventfd]") || !strcmp(a, "[timerfd]") || !strcmp(a, "[signalfd]"))
+			return 1;
+		if (!strcmp(a, "[eventpoll]"))
+			return check_epoll(pid, fd, why, len);
+		return 0;
+	}
+	if (S_ISFIFO(st->st_mode)) {
+		pid_t other;
+
+		if (link[0] == '/')
+			return 1; /* a FIFO: the name is how others reach it */
+		other = held_elsewhere(pid, link);
+		if (other && fd <= 2)
+			return 1; /* a std fd: the restore inherits its own */
+		if (other)
+			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a pipe (%s) that "
+				       "process %d holds too: not supported yet", (int)pid, fd, link,
+				       (int)other);
+		return 1;
+	}
+	if (S_ISSOCK(st->st_mode))
+		return check_socket(pid, fd, st, link, why, len);
+	return 0;
+}
+
+/* ---- filling the records ---------------------------------------------------------- */
+
+struct fd_dump {
+	void **allocs;
+	size_t nallocs;
+};
+
+static struct fd_dump *cur; /* the dump being filled (one at a time per process) */
+
+static void *keep(void *p)
+{
+	void **n;
+
+	if (!p)
+		return NULL;
+	n = realloc(cur->allocs, (cur->nallocs + 1) * sizeof(*n));
+	if (!n) {
+		free(p);
+		return NULL;
+	}
+	cur->allocs = n;
+	cur->allocs[cur->nallocs++] = p;
+	return p;
+}
+
+static void *zalloc(size_t n)
+{
+	return keep(calloc(1, n ? n : 1));
+}
+
+static uint64_t parse_pair_ns(const char *s)
+{
+	unsigned long long sec = 0, ns = 0;
+
+	if (s)
+		sscanf(s, " (%llu, %llu)", &sec, &ns);
+	return (uint64_t)sec * 1000000000ull + ns;
+}
+
+static int fill_fdinfo_kind(struct crcore_dump *d, Crimg__Fd *f, const char *a)
+{
+	char *info;
+	const char *v;
+	int r = 0;
+
+	if (!strcmp(a, "[timerfd]")) {
+		/* a periodic timer counts the periods it missed only when asked:
+		 * timerfd_gettime adds them to the ticks fdinfo shows, and
+		 * moves the expiry to the next period (nothing is consumed) */
+		struct itimerspec its;
+		int t = take_fd(d->pid, f->fd);
+
+		if (t >= 0) {
+			timerfd_gettime(t, &its);
+			close(t);
+		}
+	}
+	info = proc_read("/proc/%d/fdinfo/%d", (int)d->pid, f->fd);
+	if (!info)
+		return dump_err(d, -errno, "cannot read the fdinfo of fd %d: %s", f->fd, strerror(errno));
+	if (!strcmp(a, "[eventfd]")) {
+		Crimg__EventfdState *e = zalloc(sizeof(*e));
+
+		if (!e)
+			goto nomem;
+		crimg__eventfd_state__init(e);
+		f->kind = CRIMG__FD_KIND__FD_EVENTFD;
+		v = field(info, "eventfd-count:");
+		if (!v) {
+			r = dump_err(d, -EIO, "fd %d: no eventfd-count in its fdinfo", f->fd);
+			goto out;
+		}
+		e->count = strtoull(v, NULL, 16);
+		v = field(info, "eventfd-semaphore:");
+		if (v) {
+			e->has_semaphore = 1;
+			e->semaphore = atoi(v) != 0;
+		}
+		f->eventfd = e;
+	} else if (!strcmp(a, "[timerfd]")) {
+		Crimg__TimerfdState *t = zalloc(sizeof(*t));
+
+		if (!t)
+			goto nomem;
+		crimg__timerfd_state__init(t);
+		f->kind = CRIMG__FD_KIND__FD_TIMERFD;
+		v = field(info, "clockid:");
+		t->clockid = v ? (uint32_t)atoi(v) : 0;
+		v = field(info, "ticks:");
+		t->ticks = v ? strtoull(v, NULL, 10) : 0;
+		v = field(info, "settime flags:");
+		t->settime_flags = v ? (uint32_t)strtoul(v, NULL, 8) : 0;
+		t->value_ns = parse_pair_ns(field(info, "it_value:"));
+		t->interval_ns = parse_pair_ns(field(info, "it_interval:"));
+		if (!field(info, "it_value:")) {
+			r = dump_err(d, -EIO, "fd %d: no it_value in its fdinfo", f->fd);
+			goto out;
+		}
+		f->timerfd = t;
+	} else if (!strcmp(a, "[signalfd]")) {
+		Crimg__SignalfdState *s = zalloc(sizeof(*s));
+
+		if (!s)
+			goto nomem;
+		crimg__signalfd_state__init(s);
+		f->kind = CRIMG__FD_KIND__FD_SIGNALFD;
+		v = field(info, "sigmask:");
+		if (!v) {
+			r = dump_err(d, -EIO, "fd %d: no sigmask in its fdinfo", f->fd);
+			goto out;
+		}
+		s->sigmask = strtoull(v, NULL, 16);
+		f->signalfd = s;
+	} else if (!strcmp(a, "[eventpoll]")) {
+		Crimg__EpollState *e = zalloc(sizeof(*e));
+		size_t n = 0;
+		const char *p;
+
+		if (!e)
+			goto nomem;
+		crimg__epoll_state__init(e);
+		f->kind = CRIMG__FD_KIND__FD_EPOLL;
+		for (p = info; (p = strstr(p, "tfd:")); p++)
+			n++;
+		e->tfds = zalloc(n * sizeof(*e->tfds));
+		if (!e->tfds)
+			goto nomem;
+		for (p = info; (p = strstr(p, "tfd:")); p++) {
+			Crimg__EpollTfd *t = zalloc(sizeof(*t));
+			int tfd = 0;
+			unsigned int ev = 0;
+			unsigned long long data = 0;
+
+			if (!t)
+				goto nomem;
+			crimg__epoll_tfd__init(t);
+			if (sscanf(p, "tfd: %d events: %x data: %llx", &tfd, &ev, &data) != 3) {
+				r = dump_err(d, -EIO, "fd %d: cannot parse its epoll fdinfo", f->fd);
+				goto out;
+			}
+			t->tfd = tfd;
+			t->events = ev;
+			t->data = data;
+			e->tfds[e->n_tfds++] = t;
+		}
+		f->epoll = e;
+	}
+out:
+	free(info);
+	return r;
+nomem:
+	free(info);
+	return dump_err(d, -ENOMEM, "out of memory");
+}
+
+/* The bytes buffered in a pipe, without taking them: a reader of our
+ * own on the same pipe tee()s them into a pipe of ours. */
+static int fill_pipe(struct crcore_dump *d, Crimg__Fd *f, bool first)
+{
+	Crimg__PipeState *p = zalloc(sizeof(*p));
+	char path[64];
+	int src, q[2] = { -1, -1 }, size, avail = 0, r = 0;
+
+	if (!p)
+		return dump_err(d, -ENOMEM, "out of memory");
+	crimg__pipe_state__init(p);
+	f->kind = CRIMG__FD_KIND__FD_PIPE;
+	f->pipe = p;
+	p->id = f->ino;
+	if (!first)
+		return 0;
+	p->has_first = 1;
+	p->first = 1;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)d->pid, f->fd);
+	src = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (src < 0)
+		return dump_err(d, -errno, "fd %d: cannot open its pipe to read it: %s", f->fd,
+				strerror(errno));
+	size = fcntl(src, F_GETPIPE_SZ);
+	if (size > 0) {
+		p->has_size = 1;
+		p->size = (uint32_t)size;
+	}
+	if (ioctl(src, FIONREAD, &avail) < 0)
+		avail = 0;
+	if (avail > 0) {
+		uint8_t *buf;
+		ssize_t n;
+		size_t got = 0;
+
+		if ((f->flags & O_DIRECT)) {
+			r = dump_err(d, -EOPNOTSUPP, "fd %d is a packet-mode pipe (O_DIRECT) holding "
+				     "data: not supported yet", f->fd);
+			goto out;
+		}
+		if (pipe2(q, O_CLOEXEC | O_NONBLOCK) < 0 ||
+		    (size > 0 && fcntl(q[1], F_SETPIPE_SZ, size) < 0)) {
+			r = dump_err(d, -errno, "fd %d: a pipe to copy its %d bytes: %s", f->fd, avail,
+				     strerror(errno));
+			goto out;
+		}
+		n = tee(src, q[1], (size_t)avail, SPLICE_F_NONBLOCK);
+		if (n != avail) {
+			r = dump_err(d, n < 0 ? -errno : -EAGAIN, "fd %d: copying the %d bytes "
+				     "buffered in its pipe gave %zd", f->fd, avail, n);
+			goto out;
+		}
+		buf = zalloc((size_t)avail);
+		if (!buf) {
+			r = dump_err(d, -ENOMEM, "out of memory");
+			goto out;
+		}
+		while (got < (size_t)avail) {
+			n = read(q[0], buf + got, (size_t)avail - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				r = dump_err(d, -EIO, "fd %d: reading back its pipe data failed", f->fd);
+				goto out;
+			}
+			got += (size_t)n;
+		}
+		p->has_data = 1;
+		p->data.data = buf;
+		p->data.len = got;
+	}
+out:
+	if (q[0] >= 0)
+		close(q[0]);
+	if (q[1] >= 0)
+		close(q[1]);
+	close(src);
+	return r;
+}
+
+/* The receive queue of a socket, peeked message by message (SO_PEEK_OFF
+ * moves the peek on; it is put back as it was). */
+static int peek_queue(struct crcore_dump *d, int s, int fd, int type, Crimg__UnixSk *u)
+{
+	int off = -1, zero = 0, r = 0;
+	socklen_t sl = sizeof(off);
+	size_t cap = 1u << 16, total = 0, nmsg = 0, maxmsg = 0;
+	uint8_t *buf = malloc(cap);
+	ProtobufCBinaryData *q = NULL;
+
+	if (!buf)
+		return dump_err(d, -ENOMEM, "out of memory");
+	getsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &off, &sl);
+	if (setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0) {
+		free(buf);
+		return dump_err(d, -errno, "fd %d: SO_PEEK_OFF: %s", fd, strerror(errno));
+	}
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(64)];
+		} c;
+		struct iovec iov = { buf, cap };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &c,
+				     .msg_controllen = sizeof(c) };
+		ssize_t n = recvmsg(s, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC |
+				    (type == SOCK_STREAM ? 0 : MSG_TRUNC));
+		struct cmsghdr *ch;
+		bool rights = false;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			r = dump_err(d, -errno, "fd %d: peeking its queue: %s", fd, strerror(errno));
+			break;
+		}
+		for (ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
+			if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS) {
+				int *fds = (int *)CMSG_DATA(ch);
+				size_t k = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+				rights = true;
+				for (size_t j = 0; j < k; j++)
+					close(fds[j]);
+			}
+		if (rights || (mh.msg_flags & MSG_CTRUNC)) {
+			r = dump_err(d, -EOPNOTSUPP, "fd %d is a unix socket with fds in flight "
+				     "(SCM_RIGHTS) in its queue: not supported yet", fd);
+			break;
+		}
+		if (type != SOCK_STREAM && (size_t)n > cap) {
+			/* MSG_TRUNC gave the real length: peek it again, whole */
+			uint8_t *nb = realloc(buf, (size_t)n);
+			int back = -1;
+			size_t was = cap;
+
+			if (!nb) {
+				r = dump_err(d, -ENOMEM, "out of memory");
+				break;
+			}
+			buf = nb;
+			cap = (size_t)n;
+			/* the peek offset moved by what was copied: move it back */
+			sl = sizeof(back);
+			getsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &back, &sl);
+			back -= (int)was;
+			if (back < 0)
+				back = 0;
+			setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &back, sizeof(back));
+			continue;
+		}
+		if (type == SOCK_STREAM && n == 0)
+			break; /* end of stream: the peer shut down */
+		total += (size_t)n;
+		if (total > MAX_QUEUE) {
+			r = dump_err(d, -EOVERFLOW, "fd %d: more than %u bytes queued", fd, MAX_QUEUE);
+			break;
+		}
+		if (type == SOCK_STREAM && nmsg == 1) {
+			/* one run of bytes: append */
+			uint8_t *nb = realloc(q[0].data, q[0].len + (size_t)n);
+
+			if (!nb) {
+				r = dump_err(d, -ENOMEM, "out of memory");
+				break;
+			}
+			memcpy(nb + q[0].len, buf, (size_t)n);
+			q[0].data = nb;
+			q[0].len += (size_t)n;
+			continue;
+		}
+		if (nmsg == maxmsg) {
+			ProtobufCBinaryData *nq = realloc(q, (maxmsg ? maxmsg * 2 : 16) * sizeof(*q));
+
+			if (!nq) {
+				r = dump_err(d, -ENOMEM, "out of memory");
+				break;
+			}
+			q = nq;
+			maxmsg = maxmsg ? maxmsg * 2 : 16;
+		}
+		q[nmsg].data = malloc(n ? (size_t)n : 1);
+		if (!q[nmsg].data) {
+			r = dump_err(d, -ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(q[nmsg].data, buf, (size_t)n);
+		q[nmsg].len = (size_t)n;
+		nmsg++;
+		if (nmsg > 1000000) {
+			r = dump_err(d, -EOVERFLOW, "fd %d: too many queued messages", fd);
+			break;
+		}
+	}
+	setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off));
+	free(buf);
+	for (size_t i = 0; i < nmsg; i++)
+		keep(q[i].data);
+	keep(q);
+	u->n_queue = nmsg;
+	u->queue = q;
+	return r;
+}
+
+static int fill_socket(struct crcore_dump *d, Crimg__Fd *f, bool first)
+{
+	int s = take_fd(d->pid, f->fd), dom = 0, type = 0, proto = 0, v;
+	socklen_t sl = sizeof(int);
+	int r = 0;
+
+	if (s < 0)
+		return dump_err(d, s, "fd %d: cannot take the socket: %s", f->fd, strerror(-s));
+	getsockopt(s, SOL_SOCKET, SO_DOMAIN, &dom, &sl);
+	sl = sizeof(int);
+	getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &sl);
+	sl = sizeof(int);
+	getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &proto, &sl);
+	if (dom == AF_UNIX) {
+		Crimg__UnixSk *u = zalloc(sizeof(*u));
+		struct unix_info ui;
+
+		if (!u) {
+			r = dump_err(d, -ENOMEM, "out of memory");
+			goto out;
+		}
+		crimg__unix_sk__init(u);
+		f->kind = CRIMG__FD_KIND__FD_UNIX;
+		f->unix_sk = u;
+		r = unix_diag(f->ino, &ui);
+		if (r < 0) {
+			r = dump_err(d, r, "fd %d: sock_diag: %s", f->fd, strerror(-r));
+			goto out;
+		}
+		u->ino = f->ino;
+		u->type = (uint32_t)type;
+		u->state = ui.state;
+		if (ui.peer) {
+			u->has_peer = 1;
+			u->peer = ui.peer;
+		}
+		if (ui.name_len) {
+			uint8_t *nm = zalloc(ui.name_len);
+
+			if (!nm) {
+				r = dump_err(d, -ENOMEM, "out of memory");
+				goto out;
+			}
+			memcpy(nm, ui.name, ui.name_len);
+			u->has_name = 1;
+			u->name.data = nm;
+			u->name.len = ui.name_len;
+		}
+		if (ui.state == TCP_LISTEN_) {
+			u->has_backlog = 1;
+			u->backlog = ui.wqueue;
+		}
+		u->has_shutdown = 1;
+		u->shutdown = ui.shutdown;
+		if (!first)
+			goto out;
+		u->has_first = 1;
+		u->first = 1;
+		sl = sizeof(v);
+		if (getsockopt(s, SOL_SOCKET, SO_SNDBUF, &v, &sl) == 0)
+			u->has_sndbuf = 1, u->sndbuf = (uint32_t)v;
+		sl = sizeof(v);
+		if (getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &sl) == 0)
+			u->has_rcvbuf = 1, u->rcvbuf = (uint32_t)v;
+		sl = sizeof(v);
+		if (getsockopt(s, SOL_SOCKET, SO_PASSCRED, &v, &sl) == 0)
+			u->has_passcred = 1, u->passcred = v != 0;
+		if (ui.state != TCP_LISTEN_)
+			r = peek_queue(d, s, f->fd, type, u);
+	} else if (dom == AF_INET || dom == AF_INET6) {
+		Crimg__InetSk *in = zalloc(sizeof(*in));
+		struct sockaddr_storage ss;
+		uint8_t *a;
+
+		if (!in) {
+			r = dump_err(d, -ENOMEM, "out of memory");
+			goto out;
+		}
+		crimg__inet_sk__init(in);
+		f->kind = CRIMG__FD_KIND__FD_INET;
+		f->inet_sk = in;
+		in->family = (uint32_t)dom;
+		in->type = (uint32_t)type;
+		in->protocol = (uint32_t)proto;
+		sl = sizeof(ss);
+		if (getsockname(s, (struct sockaddr *)&ss, &sl) == 0 && (a = zalloc(sl))) {
+			memcpy(a, &ss, sl);
+			in->has_addr = 1;
+			in->addr.data = a;
+			in->addr.len = sl;
+		}
+		sl = sizeof(ss);
+		if (getpeername(s, (struct sockaddr *)&ss, &sl) == 0 && (a = zalloc(sl))) {
+			memcpy(a, &ss, sl);
+			in->has_peer = 1;
+			in->peer.data = a;
+			in->peer.len = sl;
+		}
+		sl = sizeof(v);
+		if (getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &v, &sl) == 0 && v) {
+			in->has_listening = 1;
+			in->listening = 1;
+		}
+		sl = sizeof(v);
+		if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, &sl) == 0)
+			in->has_reuseaddr = 1, in->reuseaddr = v != 0;
+		sl = sizeof(v);
+		if (getsockopt(s, SOL_SOCKET, SO_REUSEPORT, &v, &sl) == 0)
+			in->has_reuseport = 1, in->reuseport = v != 0;
+		sl = sizeof(v);
+		if (getsockopt(s, SOL_SOCKET, SO_SNDBUF, &v, &sl) == 0)
+			in->has_sndbuf = 1, in->sndbuf = (uint32_t)v;
+		sl = sizeof(v);
+		if (getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &sl) == 0)
+			in->has_rcvbuf = 1, in->rcvbuf = (uint32_t)v;
+		sl = sizeof(v);
+		if (dom == AF_INET6 && getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, &sl) == 0)
+			in->has_v6only = 1, in->v6only = v != 0;
+	} else {
+		r = dump_err(d, -EOPNOTSUPP, "fd %d is a socket of family %d: not supported yet",
+			     f->fd, dom);
+	}
+out:
+	close(s);
+	return r;
+}
+
+static int fill_fown(struct crcore_dump *d, Crimg__Fd *f)
+{
+	struct f_owner_ex o = { 0 };
+	Crimg__FownState *fo;
+	int s = take_fd(d->pid, f->fd), sig;
+
+	if (s < 0)
+		return dump_err(d, s, "fd %d: cannot take it to read its owner: %s", f->fd,
+				strerror(-s));
+	if (fcntl(s, F_GETOWN_EX, &o) < 0)
+		o.pid = 0;
+	sig = fcntl(s, F_GETSIG);
+	close(s);
+	if (!o.pid && sig <= 0)
+		return 0;
+	fo = zalloc(sizeof(*fo));
+	if (!fo)
+		return dump_err(d, -ENOMEM, "out of memory");
+	crimg__fown_state__init(fo);
+	fo->type = (uint32_t)o.type;
+	fo->pid = o.pid;
+	if (sig > 0)
+		fo->has_sig = 1, fo->sig = (uint32_t)sig;
+	f->fown = fo;
+	return 0;
+}
+
+int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dump **ret)
+{
+	struct fd_dump *fdd = calloc(1, sizeof(*fdd));
+	int r = 0;
+
+	*ret = fdd;
+	if (!fdd)
+		return dump_err(d, -ENOMEM, "out of memory");
+	cur = fdd;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		Crimg__Fd *f = fds[i];
+		char rel[32], link[512];
+		const char *a;
+		/* the first fd of its open file description (ids: checkpoint.md;
+		 * in a tree, pid << 32 | fd outside the root) */
+		bool first = !f->has_id || f->id == (uint64_t)f->fd ||
+			     f->id == ((uint64_t)d->pid << 32 | (uint32_t)f->fd);
+
+		snprintf(rel, sizeof(rel), "fd/%d", f->fd);
+		if (proc_readlink(d->pid, rel, link, sizeof(link)) < 0)
+			continue;
+		if ((f->flags & O_ASYNC) && first) {
+			r = fill_fown(d, f);
+			if (r < 0)
+				break;
+		}
+		a = anon_name(link);
+		if (a) {
+			if (!first)
+				continue; /* a dup: the description's state is on its first fd */
+			r = fill_fdinfo_kind(d, f, a);
+		} else if (S_ISFIFO(f->mode)) {
+			/* the pipe's state goes on its first fd (any description) */
+			bool pfirst = true;
+
+			if (f->fd <= 2 && link[0] != '/' && held_elsewhere(d->pid, link)) {
+				f->kind = CRIMG__FD_KIND__FD_PIPE; /* no state: inherited */
+				continue;
+			}
+
+			for (size_t j = 0; j < i; j++)
+				if (fds[j]->pipe && fds[j]->pipe->id == f->ino && fds[j]->dev == f->dev)
+					pfirst = false;
+			r = fill_pipe(d, f, pfirst);
+		} else if (S_ISSOCK(f->mode)) {
+			struct unix_info ui;
+			char peer[64];
+
+			if (f->fd <= 2 && unix_diag(f->ino, &ui) == 0 && ui.peer &&
+			    (snprintf(peer, sizeof(peer), "socket:[%u]", ui.peer), !held_by(d->pid, peer)))
+				continue; /* no state: inherited */
+			r = fill_socket(d, f, first);
+		}
+	}
+	cur = NULL;
+	return r;
+}
+
+void fd_dump_free(struct fd_dump *fdd)
+{
+	if (!fdd)
+		return;
+	for (size_t i = 0; i < fdd->nallocs; i++)
+		free(fdd->allocs[i]);
+	free(fdd->allocs);
+	free(fdd);
+}

@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fd-restore.c - recreating the fd kinds of fd-dump.c in cr-assemble,
+ * before the new process exists: every object is built here (eventfds
+ * with their counter, armed timerfds, pipes refilled in order, socket
+ * pairs with their queues, bound and listening sockets) and handed to
+ * restore.c as a source fd that the child dup3s into place.  What needs
+ * the fd numbers of the process (epoll watch lists: epoll keys a watch
+ * by file and fd number) is done in the child once every fd is in place.
+ * Design and reasons: docs/fds.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "fd.h"
+
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
+#define TCP_LISTEN_ 10
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+
+/* An object built for the process: a pipe (by its inode), a socket (by
+ * its inode).  fd[] are ours, held until fd_rst_opened. */
+struct obj {
+	uint32_t kind;
+	uint64_t dev, ino;
+	int fd[2];
+};
+
+struct ep {
+	int target;                     /* the epoll fd in the process */
+	const Crimg__EpollState *st;
+};
+
+struct fd_rst {
+	struct obj *objs;
+	size_t nobjs;
+	struct ep *eps;
+	size_t neps;
+};
+
+__attribute__((format(printf, 4, 5)))
+static int err_(char *buf, size_t len, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+bool fd_rst_handles(uint32_t kind)
+{
+	switch (kind) {
+	case CRIMG__FD_KIND__FD_EVENTFD:
+	case CRIMG__FD_KIND__FD_TIMERFD:
+	case CRIMG__FD_KIND__FD_SIGNALFD:
+	case CRIMG__FD_KIND__FD_EPOLL:
+	case CRIMG__FD_KIND__FD_PIPE:
+	case CRIMG__FD_KIND__FD_UNIX:
+	case CRIMG__FD_KIND__FD_INET:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct obj *obj_find(struct fd_rst *fr, uint32_t kind, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < fr->nobjs; i++)
+		if (fr->objs[i].kind == kind && fr->objs[i].dev == dev && fr->objs[i].ino == ino)
+			return &fr->objs[i];
+	return NULL;
+}
+
+static struct obj *obj_add(struct fd_rst *fr, uint32_t kind, uint64_t dev, uint64_t ino, int a, int b)
+{
+	struct obj *n = realloc(fr->objs, (fr->nobjs + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	fr->objs = n;
+	n = &fr->objs[fr->nobjs++];
+	*n = (struct obj){ kind, dev, ino, { a, b } };
+	return n;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- the simple kinds ------------------------------------------------------------------ */
+
+static int open_eventfd(const Crimg__Fd *f, char *err, size_t len)
+{
+	const Crimg__EventfdState *e = f->eventfd;
+	int fd;
+
+	if (!e)
+		return err_(err, len, -EPROTO, "fd %d: an eventfd without its state", f->fd);
+	fd = eventfd(0, EFD_CLOEXEC | (e->has_semaphore && e->semaphore ? EFD_SEMAPHORE : 0));
+	if (fd < 0)
+		return err_(err, len, -errno, "fd %d: eventfd: %s", f->fd, strerror(errno));
+	if (e->count && write_all(fd, &e->count, sizeof(e->count)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return err_(err, len, r, "fd %d: set the eventfd counter to %" PRIu64 ": %s", f->fd,
+			    e->count, strerror(-r));
+	}
+	return fd;
+}
+
+static int open_timerfd(const Crimg__Fd *f, char *err, size_t len)
+{
+	const Crimg__TimerfdState *t = f->timerfd;
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	int fd, flags = 0, r;
+
+	if (!t)
+		return err_(err, len, -EPROTO, "fd %d: a timerfd without its state", f->fd);
+	fd = timerfd_create((int)t->clockid, TFD_CLOEXEC);
+	if (fd < 0)
+		return err_(err, len, -errno, "fd %d: timerfd_create(clock %u): %s", f->fd, t->clockid,
+			    strerror(errno));
+	its.it_interval.tv_sec = (time_t)(t->interval_ns / 1000000000ull);
+	its.it_interval.tv_nsec = (long)(t->interval_ns % 1000000000ull);
+	if (t->value_ns) {
+		uint64_t v = t->value_ns;
+
+		if (t->settime_flags & TFD_TIMER_ABSTIME) {
+			/* the time left, from now, as the absolute time the
+			 * flags (TFD_TIMER_CANCEL_ON_SET needs it) ask for */
+			struct timespec now;
+
+			clock_gettime((clockid_t)t->clockid, &now);
+			v += (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+			flags = (int)t->settime_flags;
+		}
+		its.it_value.tv_sec = (time_t)(v / 1000000000ull);
+		its.it_value.tv_nsec = (long)(v % 1000000000ull);
+	}
+	if (timerfd_settime(fd, flags, &its, NULL) < 0) {
+		r = -errno;
+		close(fd);
+		return err_(err, len, r, "fd %d: timerfd_settime: %s", f->fd, strerror(-r));
+	}
+	if (t->ticks && ioctl(fd, TFD_IOC_SET_TICKS, &t->ticks) < 0) {
+		r = -errno;
+		close(fd);
+		return err_(err, len, r, "fd %d: set %" PRIu64 " pending expirations "
+			    "(TFD_IOC_SET_TICKS): %s", f->fd, t->ticks, strerror(-r));
+	}
+	return fd;
+}
+
+static int open_signalfd(const Crimg__Fd *f, char *err, size_t len)
+{
+	sigset_t set;
+	int fd;
+
+	if (!f->signalfd)
+		return err_(err, len, -EPROTO, "fd %d: a signalfd without its state", f->fd);
+	sigemptyset(&set);
+	for (int s = 1; s <= 64; s++)
+		if (f->signalfd->sigmask & (1ull << (s - 1)))
+			sigaddset(&set, s);
+	fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fd < 0)
+		return err_(err, len, -errno, "fd %d: signalfd: %s", f->fd, strerror(errno));
+	return fd;
+}
+
+static int open_epoll(struct fd_rst *fr, const Crimg__Fd *f, char *err, size_t len)
+{
+	struct ep *n;
+	int fd;
+
+	if (!f->epoll)
+		return err_(err, len, -EPROTO, "fd %d: an epoll fd without its state", f->fd);
+	n = realloc(fr->eps, (fr->neps + 1) * sizeof(*n));
+	if (!n)
+		return err_(err, len, -ENOMEM, "out of memory");
+	fr->eps = n;
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0)
+		return err_(err, len, -errno, "fd %d: epoll_create1: %s", f->fd, strerror(errno));
+	fr->eps[fr->neps++] = (struct ep){ f->fd, f->epoll };
+	return fd;
+}
+
+/* ---- pipes and FIFOs -------------------------------------------------------------------- */
+
+static const Crimg__PipeState *pipe_first(const Crimg__Files *files, const Crimg__Fd *f)
+{
+	for (size_t i = 0; i < files->n_fds; i++) {
+		const Crimg__Fd *g = files->fds[i];
+
+		if (g->pipe && g->pipe->id == f->pipe->id && g->dev == f->dev && g->pipe->first)
+			return g->pipe;
+	}
+	return NULL;
+}
+
+static int open_pipe(struct fd_rst *fr, const Crimg__Files *files, const Crimg__Fd *f, char *err,
+		     size_t len)
+{
+	bool fifo = f->path && f->path[0] == '/';
+	struct obj *o;
+	char p[64];
+	int fd, acc = (int)f->flags & O_ACCMODE;
+
+	if (!f->pipe)
+		return err_(err, len, -EPROTO, "fd %d: a pipe without its state", f->fd);
+	o = obj_find(fr, CRIMG__FD_KIND__FD_PIPE, f->dev, f->pipe->id);
+	if (!o) {
+		const Crimg__PipeState *st = pipe_first(files, f);
+		int a, b = -1, r;
+
+		if (fifo) {
+			struct stat sb;
+
+			/* O_RDWR: a FIFO opened without waiting for a peer */
+			a = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+			if (a < 0)
+				return err_(err, len, -errno, "fd %d: open FIFO %s: %s", f->fd, f->path,
+					    strerror(errno));
+			if (fstat(a, &sb) < 0 || !S_ISFIFO(sb.st_mode)) {
+				close(a);
+				return err_(err, len, -ENOTSUP, "fd %d: %s is no longer a FIFO", f->fd,
+					    f->path);
+			}
+			fcntl(a, F_SETFL, O_RDWR);
+		} else {
+			int q[2];
+
+			if (pipe2(q, O_CLOEXEC) < 0)
+				return err_(err, len, -errno, "fd %d: pipe: %s", f->fd, strerror(errno));
+			a = q[0];
+			b = q[1];
+		}
+		o = obj_add(fr, CRIMG__FD_KIND__FD_PIPE, f->dev, f->pipe->id, a, b);
+		if (!o) {
+			close(a);
+			if (b >= 0)
+				close(b);
+			return err_(err, len, -ENOMEM, "out of memory");
+		}
+		if (st && st->has_size && fcntl(a, F_SETPIPE_SZ, (int)st->size) < 0)
+			return err_(err, len, -errno, "fd %d: set the pipe size to %u: %s", f->fd,
+				    st->size, strerror(errno));
+		if (st && st->has_data && st->data.len) {
+			r = write_all(b >= 0 ? b : a, st->data.data, st->data.len);
+			if (r < 0)
+				return err_(err, len, r, "fd %d: refill the pipe with %zu bytes: %s", f->fd,
+					    st->data.len, strerror(-r));
+		}
+	}
+	/* each open file description of the pipe is an open of our own
+	 * (dup'ed fds share theirs in restore.c) */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", o->fd[0]);
+	fd = open(p, acc | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return err_(err, len, -errno, "fd %d: open the pipe %s: %s", f->fd,
+			    acc == O_RDONLY ? "read end" : acc == O_WRONLY ? "write end" : "read-write",
+			    strerror(errno));
+	return fd;
+}
+
+/* ---- sockets ---------------------------------------------------------------------------- */
+
+static const Crimg__Fd *unix_by_ino(const Crimg__Files *files, uint64_t ino)
+{
+	const Crimg__Fd *any = NULL;
+
+	for (size_t i = 0; i < files->n_fds; i++) {
+		const Crimg__Fd *g = files->fds[i];
+
+		if (g->unix_sk && g->unix_sk->ino == ino) {
+			if (g->unix_sk->first)
+				return g;
+			any = g;
+		}
+	}
+	return any;
+}
+
+/* Sends the queue of socket u (the messages it had to read) from sender. */
+static int fill_queue(int sender, const Crimg__UnixSk *u, const void *to, socklen_t tolen)
+{
+	int big = 64 << 20;
+
+	if (!u || !u->n_queue)
+		return 0;
+	setsockopt(sender, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
+	for (size_t i = 0; i < u->n_queue; i++) {
+		const uint8_t *p = u->queue[i].data;
+		size_t left = u->queue[i].len;
+
+		do {
+			ssize_t n = sendto(sender, p, left, MSG_NOSIGNAL, to, tolen);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			p += n;
+			left -= (size_t)n;
+		} while (left && u->type == SOCK_STREAM);
+	}
+	return 0;
+}
+
+static void sk_opts(int s, const Crimg__UnixSk *u)
+{
+	int v;
+
+	if (!u || !u->first)
+		return;
+	/* the kernel doubles what it is given */
+	if (u->has_sndbuf && (v = (int)u->sndbuf / 2) > 0)
+		setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v));
+	if (u->has_rcvbuf && (v = (int)u->rcvbuf / 2) > 0)
+		setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v));
+	if (u->has_passcred && u->passcred) {
+		v = 1;
+		setsockopt(s, SOL_SOCKET, SO_PASSCRED, &v, sizeof(v));
+	}
+}
+
+static void sk_shutdown(int s, const Crimg__UnixSk *u)
+{
+	/* sk_shutdown bits: 1 receive, 2 send */
+	if (!u || !u->has_shutdown)
+		return;
+	if ((u->shutdown & 3) == 3)
+		shutdown(s, SHUT_RDWR);
+	else if (u->shutdown & 2)
+		shutdown(s, SHUT_WR);
+	else if (u->shutdown & 1)
+		shutdown(s, SHUT_RD);
+}
+
+static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__Fd *f, char *err,
+		     size_t len)
+{
+	const Crimg__UnixSk *u = f->unix_sk;
+	struct obj *o;
+	int s, r, type;
+
+	if (!u)
+		return err_(err, len, -EPROTO, "fd %d: a unix socket without its state", f->fd);
+	type = (int)u->type;
+	o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino);
+	if (o)
+		goto have;
+	if (u->has_peer && u->peer) {
+		/* a pair within the process: both made now, each one's queue
+		 * sent from the other */
+		const Crimg__Fd *pf = unix_by_ino(files, u->peer);
+		const Crimg__UnixSk *pu = pf ? pf->unix_sk : NULL;
+		const Crimg__UnixSk *mine = unix_by_ino(files, u->ino)->unix_sk;
+		int sv[2];
+
+		if (!pu)
+			return err_(err, len, -EOPNOTSUPP, "fd %d: a unix socket whose peer is not in "
+				    "the image", f->fd);
+		if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0)
+			return err_(err, len, -errno, "fd %d: socketpair: %s", f->fd, strerror(errno));
+		if (!obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino, sv[0], -1) ||
+		    !obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->peer, sv[1], -1)) {
+			close(sv[0]);
+			close(sv[1]);
+			return err_(err, len, -ENOMEM, "out of memory");
+		}
+		if ((r = fill_queue(sv[1], mine, NULL, 0)) < 0 || (r = fill_queue(sv[0], pu, NULL, 0)) < 0)
+			return err_(err, len, r, "fd %d: refill the queues of a socket pair: %s", f->fd,
+				    strerror(-r));
+		sk_opts(sv[0], mine);
+		sk_opts(sv[1], pu);
+		sk_shutdown(sv[0], mine);
+		sk_shutdown(sv[1], pu);
+		o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino);
+		goto have;
+	}
+	if (u->state == 1 /* TCP_ESTABLISHED */ && !(u->has_name && u->name.len)) {
+		/* connected once, its peer closed since: what it still has to
+		 * read comes from a peer that then goes away */
+		int sv[2];
+
+		if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0)
+			return err_(err, len, -errno, "fd %d: socketpair: %s", f->fd, strerror(errno));
+		r = fill_queue(sv[1], u, NULL, 0);
+		close(sv[1]);
+		if (r < 0) {
+			close(sv[0]);
+			return err_(err, len, r, "fd %d: refill the queue: %s", f->fd, strerror(-r));
+		}
+		sk_opts(sv[0], u);
+		sk_shutdown(sv[0], u);
+		o = obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino, sv[0], -1);
+		if (!o) {
+			close(sv[0]);
+			return err_(err, len, -ENOMEM, "out of memory");
+		}
+		goto have;
+	}
+	s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return err_(err, len, -errno, "fd %d: socket(AF_UNIX): %s", f->fd, strerror(errno));
+	o = obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino, s, -1);
+	if (!o) {
+		close(s);
+		return err_(err, len, -ENOMEM, "out of memory");
+	}
+	sk_opts(s, u);
+	if (u->has_name && u->name.len) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		size_t nl = u->name.len < sizeof(sa.sun_path) ? u->name.len : sizeof(sa.sun_path);
+		socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + nl);
+		struct stat sb;
+
+		memcpy(sa.sun_path, u->name.data, nl);
+		if (sa.sun_path[0]) {
+			/* the old socket's file stays behind it: bind needs the
+			 * name free (only a socket is ever removed) */
+			if (lstat(sa.sun_path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+				unlink(sa.sun_path);
+		}
+		if (bind(s, (struct sockaddr *)&sa, sl) < 0)
+			return err_(err, len, -errno, "fd %d: bind the unix socket to %s%.*s: %s", f->fd,
+				    sa.sun_path[0] ? "" : "@", (int)nl - (sa.sun_path[0] ? 0 : 1),
+				    sa.sun_path + (sa.sun_path[0] ? 0 : 1), strerror(errno));
+		if (u->state == TCP_LISTEN_ &&
+		    listen(s, u->has_backlog && u->backlog ? (int)u->backlog : SOMAXCONN) < 0)
+			return err_(err, len, -errno, "fd %d: listen: %s", f->fd, strerror(errno));
+		if (type == SOCK_DGRAM && u->first && u->n_queue) {
+			int t = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+			r = t < 0 ? -errno : fill_queue(t, u, &sa, sl);
+			if (t >= 0)
+				close(t);
+			if (r < 0)
+				return err_(err, len, r, "fd %d: refill the queue: %s", f->fd,
+					    strerror(-r));
+		}
+	} else if (u->first && u->n_queue) {
+		return err_(err, len, -EOPNOTSUPP, "fd %d: an unbound, unconnected unix socket with "
+			    "queued data", f->fd);
+	}
+	sk_shutdown(s, u);
+have:
+	s = fcntl(o->fd[0], F_DUPFD_CLOEXEC, 0);
+	if (s < 0)
+		return err_(err, len, -errno, "fd %d: dup: %s", f->fd, strerror(errno));
+	return s;
+}
+
+static int open_inet(const Crimg__Fd *f, char *err, size_t len)
+{
+	const Crimg__InetSk *in = f->inet_sk;
+	int s, v, r;
+
+	if (!in)
+		return err_(err, len, -EPROTO, "fd %d: an inet socket without its state", f->fd);
+	s = socket((int)in->family, (int)in->type | SOCK_CLOEXEC, (int)in->protocol);
+	if (s < 0)
+		return err_(err, len, -errno, "fd %d: socket: %s", f->fd, strerror(errno));
+	v = 1;
+	if (in->has_reuseaddr && in->reuseaddr)
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v));
+	if (in->has_reuseport && in->reuseport)
+		setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v));
+	if (in->family == AF_INET6 && in->has_v6only) {
+		v = in->v6only;
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v));
+	}
+	if (in->has_sndbuf && (v = (int)in->sndbuf / 2) > 0)
+		setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v));
+	if (in->has_rcvbuf && (v = (int)in->rcvbuf / 2) > 0)
+		setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v));
+	if (in->has_addr && in->addr.len >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_storage ss = { 0 };
+		bool bound;
+
+		memcpy(&ss, in->addr.data, in->addr.len < sizeof(ss) ? in->addr.len : sizeof(ss));
+		bound = ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port != 0 :
+			((struct sockaddr_in6 *)&ss)->sin6_port != 0;
+		if (bound && bind(s, (struct sockaddr *)&ss, (socklen_t)in->addr.len) < 0) {
+			r = -errno;
+			close(s);
+			return err_(err, len, r, "fd %d: bind the %s socket again: %s", f->fd,
+				    in->type == SOCK_DGRAM ? "UDP" : "TCP", strerror(-r));
+		}
+	}
+	if (in->has_peer && in->peer.len && connect(s, (void *)in->peer.data, (socklen_t)in->peer.len) < 0) {
+		r = -errno;
+		close(s);
+		return err_(err, len, r, "fd %d: connect the UDP socket again: %s", f->fd, strerror(-r));
+	}
+	if (in->has_listening && in->listening &&
+	    listen(s, in->has_backlog && in->backlog ? (int)in->backlog : SOMAXCONN) < 0) {
+		r = -errno;
+		close(s);
+		return err_(err, len, r, "fd %d: listen: %s", f->fd, strerror(-r));
+	}
+	return s;
+}
+
+/* ---- the entry points ------------------------------------------------------------------- */
+
+int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *src, char *err,
+		size_t len)
+{
+	const Crimg__Fd *f = files->fds[i];
+	struct fd_rst *fr = *frp;
+	int fd;
+
+	if (!fr) {
+		fr = calloc(1, sizeof(*fr));
+		if (!fr)
+			return err_(err, len, -ENOMEM, "out of memory");
+		*frp = fr;
+	}
+	if (f->fd <= 2 && ((f->kind == CRIMG__FD_KIND__FD_PIPE && !f->pipe) ||
+			   (f->kind == CRIMG__FD_KIND__FD_UNIX && !f->unix_sk))) {
+		*src = -1; /* a std fd whose peer was outside: restore.c inherits ours */
+		return 0;
+	}
+	switch (f->kind) {
+	case CRIMG__FD_KIND__FD_EVENTFD:
+		fd = open_eventfd(f, err, len);
+		break;
+	case CRIMG__FD_KIND__FD_TIMERFD:
+		fd = open_timerfd(f, err, len);
+		break;
+	case CRIMG__FD_KIND__FD_SIGNALFD:
+		fd = open_signalfd(f, err, len);
+		break;
+	case CRIMG__FD_KIND__FD_EPOLL:
+		fd = open_epoll(fr, f, err, len);
+		break;
+	case CRIMG__FD_KIND__FD_PIPE:
+		fd = open_pipe(fr, files, f, err, len);
+		break;
+	case CRIMG__FD_KIND__FD_UNIX:
+		fd = open_unix(fr, files, f, err, len);
+		break;
+	case CRIMG__FD_KIND__FD_INET:
+		fd = open_inet(f, err, len);
+		break;
+	default:
+		return err_(err, len, -EOPNOTSUPP, "fd %d: kind %u is not one of fd-restore's", f->fd,
+			    f->kind);
+	}
+	if (fd < 0)
+		return fd;
+	/* the status flags that F_SETFL sets; the access mode came with the object */
+	if (fcntl(fd, F_SETFL, (int)f->flags & SETFL_MASK) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return err_(err, len, r, "fd %d: set its flags 0%o: %s", f->fd, f->flags & SETFL_MASK,
+			    strerror(-r));
+	}
+	if (f->fown) {
+		struct f_owner_ex o = { .type = (int)f->fown->type, .pid = f->fown->pid };
+
+		if ((o.pid && fcntl(fd, F_SETOWN_EX, &o) < 0) ||
+		    (f->fown->has_sig && fcntl(fd, F_SETSIG, (int)f->fown->sig) < 0)) {
+			int r = -errno;
+
+			close(fd);
+			return err_(err, len, r, "fd %d: set its owner: %s", f->fd, strerror(-r));
+		}
+	}
+	*src = fd;
+	return 0;
+}
+
+void fd_rst_opened(struct fd_rst *fr)
+{
+	if (!fr)
+		return;
+	for (size_t i = 0; i < fr->nobjs; i++)
+		for (int k = 0; k < 2; k++)
+			if (fr->objs[i].fd[k] >= 0) {
+				close(fr->objs[i].fd[k]);
+				fr->objs[i].fd[k] = -1;
+			}
+}
+
+int fd_rst_child(struct fd_rst *fr, char *err, size_t len)
+{
+	if (!fr)
+		return 0;
+	for (size_t i = 0; i < fr->neps; i++) {
+		const Crimg__EpollState *st = fr->eps[i].st;
+
+		for (size_t k = 0; k < st->n_tfds; k++) {
+			struct epoll_event ev = { .events = st->tfds[k]->events,
+						  .data.u64 = st->tfds[k]->data };
+
+			if (epoll_ctl(fr->eps[i].target, EPOLL_CTL_ADD, st->tfds[k]->tfd, &ev) < 0)
+				return err_(err, len, -errno, "epoll fd %d: watch fd %d again: %s",
+					    fr->eps[i].target, st->tfds[k]->tfd, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+void fd_rst_free(struct fd_rst *fr)
+{
+	if (!fr)
+		return;
+	fd_rst_opened(fr);
+	free(fr->objs);
+	free(fr->eps);
+	free(fr);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fd.h - private to libcrcore: the fd kinds beyond regular files and
+ * character devices (eventfd, timerfd, signalfd, pipes and FIFOs, epoll,
+ * unix, UDP and listening TCP sockets), dump and restore.  The design and
+ * the image fields: docs/fds.md.
+ *
+ * Dump (fd-dump.c), called by the freeze's refusal check and by the
+ * cr-parasite stage's FILES record:
+ *
+ *     r = fd_dump_check(pid, fd, &st, link, why, len);   // before the freeze and once frozen
+ *     ... write_files fills every Fd with path, flags, pos, id ...
+ *     r = fd_dump_fill(d, fds, n, &fdd);                  // kind state, owned by fdd
+ *     ... the FILES record is written ...
+ *     fd_dump_free(fdd);
+ *
+ * Restore (fd-restore.c), called by restore.c:
+ *
+ *     fd_rst_handles(kind)                    // is it ours?
+ *     fd_rst_open(&fr, files, i, &src, ...)   // our source fd for files->fds[i]
+ *     fd_rst_opened(fr)                       // every fd is open: drop what we held
+ *     fd_rst_child(fr, ...)                   // in the new process, fds in place: epoll watches
+ *     fd_rst_free(fr)
+ */
+#ifndef CRCORE_FD_H
+#define CRCORE_FD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <crimg-proto.h>
+
+#define CRCORE_FD_LOCAL __attribute__((visibility("hidden")))
+
+struct crcore_dump;
+
+/*
+ * Is fd (of pid, with its /proc link text and stat) a kind of this file?
+ * 1: yes, and it can be dumped; 0: not one of ours (the caller decides);
+ * -EOPNOTSUPP (or another -errno) with a message in why that names the fd
+ * and its kind: refused.  Never changes the process.
+ */
+CRCORE_FD_LOCAL int fd_dump_check(pid_t pid, int fd, const struct stat *st, const char *link,
+				  char *why, size_t len);
+
+struct fd_dump;
+
+/*
+ * Fills the kind and kind state of fds[0..n) (sorted by fd, Fd.id set).
+ * What it allocates belongs to *ret, which is set even on failure and is
+ * freed with fd_dump_free (NULL: no-op) once the record is written.
+ * 0 or -errno with the message in the dump (dump_err).
+ */
+CRCORE_FD_LOCAL int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n,
+				 struct fd_dump **ret);
+CRCORE_FD_LOCAL void fd_dump_free(struct fd_dump *fdd);
+
+struct fd_rst;
+
+CRCORE_FD_LOCAL bool fd_rst_handles(uint32_t kind);
+/*
+ * Opens the object of files->fds[i] (created on its first fd, filled
+ * with its state) and gives a new O_CLOEXEC fd for it in *src.
+ * *frp is created on the first call.  0 or -errno with a message in err.
+ */
+CRCORE_FD_LOCAL int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *src,
+				char *err, size_t len);
+/* Every fd is open: closes what we held to build objects (the other
+ * end of a pipe the process does not hold...). */
+CRCORE_FD_LOCAL void fd_rst_opened(struct fd_rst *fr);
+/* In the new process, every fd at its number: what needs the numbers
+ * (epoll watch lists).  0 or -errno with a message in err. */
+CRCORE_FD_LOCAL int fd_rst_child(struct fd_rst *fr, char *err, size_t len);
+CRCORE_FD_LOCAL void fd_rst_free(struct fd_rst *fr);
+
+#endif

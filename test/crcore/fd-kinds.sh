@@ -1,0 +1,58 @@
+#!/bin/bash
+# fd kinds beyond regular files (docs/fds.md): a victim holding eventfds,
+# timerfds and a signalfd / pipes and a FIFO with data / an epoll watch
+# list / unix socket pairs with queued data and listening sockets / UDP
+# and listening TCP sockets is dumped with cr-dump, killed, and restored
+# with cr-assemble; the restored victim checks its fds itself after
+# SIGTERM and writes PASS.  One mode also goes through a pipe
+# (cr-dump | cr-assemble) and one with --leave-running (restored once
+# the original is killed).
+set -u
+for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
+pids=
+cleanup() { for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$tmp/out" ] && sed 's/^/  out: /' "$tmp/out"; exit 1; }
+
+wait_line() { # FILE LINE [tenths]
+	for i in $(seq ${3:-50}); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+gone() { for i in $(seq 50); do kill -0 $1 2>/dev/null || return 0; grep -q '^State:.*Z' /proc/$1/status 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+run() { # MODE FORM
+	local m=$1 form=$2 v r
+	rm -f "$tmp/out" "$tmp/img" "$tmp/pid"
+	"$CR_BUILD/test/crcore/helpers/vf-kinds" "$tmp/out" $m </dev/null >/dev/null 2>&1 &
+	v=$!; pids="$pids $v"
+	wait_line "$tmp/out" READY || fail "$m: the victim did not get ready"
+	case $form in
+	file)
+		cr-dump -o "$tmp/img" $v 2>"$tmp/err" || fail "$m: cr-dump failed: $(cat "$tmp/err")"
+		wait $v 2>/dev/null
+		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$m: cr-assemble failed: $(cat "$tmp/err")";;
+	pipe)
+		cr-dump $v 2>"$tmp/err" | cr-assemble --pidfile "$tmp/pid" 2>"$tmp/err2" ||
+			fail "$m: cr-dump | cr-assemble failed: $(cat "$tmp/err" "$tmp/err2")"
+		wait $v 2>/dev/null;;
+	running)
+		cr-dump --leave-running -o "$tmp/img" $v 2>"$tmp/err" || fail "$m: cr-dump --leave-running failed: $(cat "$tmp/err")"
+		kill -0 $v || fail "$m: the original died with --leave-running"
+		kill -9 $v; wait $v 2>/dev/null
+		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$m: cr-assemble failed: $(cat "$tmp/err")";;
+	esac
+	r=$(cat "$tmp/pid" 2>/dev/null)
+	[ "$r" = "$v" ] || fail "$m $form: restored pid '$r', want $v"
+	pids="$pids $r"
+	kill -TERM $r
+	wait_line "$tmp/out" PASS || fail "$m $form: the restored victim did not pass"
+	gone $r || fail "$m $form: the restored victim did not exit"
+}
+
+for m in ${FD_KINDS:-event pipe epoll unix inet}; do
+	run $m file
+done
+run pipe pipe
+run unix running
+echo PASS

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vf-kinds OUTFILE MODE - a victim holding fds of one group of kinds in
+ * a known state; writes READY to OUTFILE, waits for SIGTERM, then checks
+ * that every fd is as it was and writes PASS (or FAIL: why).
+ *   event   eventfd (counter, EFD_SEMAPHORE, a dup), timerfd (periodic
+ *           with expirations not read, one-shot armed), signalfd (mask),
+ *           fd flags (O_NONBLOCK, FD_CLOEXEC)
+ *   pipe    a pipe with 200000 bytes buffered and 256 KiB size, a pipe
+ *           whose writer is gone (data, then EOF), a FIFO with data
+ *   epoll   an epoll fd watching an eventfd (EPOLLET), a pipe, a timerfd
+ *           (EPOLLONESHOT), with their data
+ *   unix    stream, dgram and seqpacket socket pairs with data queued both
+ *           ways, a stream pair whose peer is closed, named and abstract
+ *           listening sockets
+ *   inet    a bound UDP socket, a listening TCP socket (loopback)
+ * The directory of OUTFILE holds the FIFO and the named socket.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_term;
+static int out, fails;
+static char dir[4096];
+
+static void on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	buf[n++] = '\n';
+	(void)!write(out, buf, (size_t)n);
+}
+
+#define CHECK(c, ...) do { if (!(c)) { say("FAIL: " __VA_ARGS__); fails++; } } while (0)
+#define DIE(...) do { say("FAIL: setup: " __VA_ARGS__); exit(1); } while (0)
+
+/* fdinfo field of one of our fds */
+static int fdinfo_has(int fd, const char *needle)
+{
+	char p[64], buf[4096];
+	int f, n;
+
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+	f = open(p, O_RDONLY);
+	if (f < 0)
+		return 0;
+	n = (int)read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+static uint8_t pat(size_t i)
+{
+	return (uint8_t)(i * 7 + i / 251);
+}
+
+/* ---- event ---------------------------------------------------------------- */
+static int ev1, ev1dup, ev2, tper, tone, sfd;
+
+static void event_prep(void)
+{
+	struct itimerspec per = { { 0, 10 * 1000000 }, { 0, 10 * 1000000 } };
+	struct itimerspec one = { { 0, 0 }, { 30, 0 } };
+	sigset_t m;
+
+	ev1 = eventfd(42, EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC);
+	ev1dup = dup(ev1);
+	ev2 = eventfd(0, 0);
+	if (ev1 < 0 || ev2 < 0 || ev1dup < 0)
+		DIE("eventfd");
+	if (write(ev2, &(uint64_t){ 12345 }, 8) != 8)
+		DIE("eventfd write");
+	tper = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	tone = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC);
+	if (tper < 0 || tone < 0 || timerfd_settime(tper, 0, &per, NULL) < 0 ||
+	    timerfd_settime(tone, 0, &one, NULL) < 0)
+		DIE("timerfd");
+	sigemptyset(&m);
+	sigaddset(&m, SIGUSR1);
+	sigaddset(&m, SIGRTMIN + 3);
+	sigprocmask(SIG_BLOCK, &m, NULL);
+	sfd = signalfd(-1, &m, SFD_NONBLOCK);
+	if (sfd < 0)
+		DIE("signalfd");
+	usleep(100 * 1000); /* about 10 expirations of tper, unread */
+}
+
+static void event_check(void)
+{
+	uint64_t v = 0;
+	struct itimerspec its;
+	struct signalfd_siginfo si;
+	char want[64];
+
+	CHECK(fcntl(ev1, F_GETFL) & O_NONBLOCK, "eventfd lost O_NONBLOCK");
+	CHECK(fcntl(ev1, F_GETFD) & FD_CLOEXEC, "eventfd lost FD_CLOEXEC");
+	CHECK(!(fcntl(ev1dup, F_GETFD) & FD_CLOEXEC), "the dup got FD_CLOEXEC");
+	CHECK(!(fcntl(ev2, F_GETFL) & O_NONBLOCK), "eventfd 2 got O_NONBLOCK");
+	CHECK(fdinfo_has(ev1, "eventfd-semaphore: 1"), "EFD_SEMAPHORE lost");
+	CHECK(read(ev1, &v, 8) == 8 && v == 1, "semaphore read gave %llu", (unsigned long long)v);
+	CHECK(fdinfo_has(ev1dup, "eventfd-count:               29"), "the dup is not the same eventfd (count 41 = 0x29)");
+	CHECK(read(ev2, &v, 8) == 8 && v == 12345, "eventfd 2 counter %llu, want 12345", (unsigned long long)v);
+	v = 0;
+	CHECK(read(tper, &v, 8) == 8 && v >= 5, "periodic timerfd: %llu expirations, want >= 5",
+	      (unsigned long long)v);
+	CHECK(fcntl(tper, F_GETFL) & O_NONBLOCK, "timerfd lost O_NONBLOCK");
+	CHECK(timerfd_gettime(tper, &its) == 0 && its.it_interval.tv_nsec == 10 * 1000000 &&
+	      its.it_interval.tv_sec == 0, "periodic timerfd interval changed");
+	CHECK(timerfd_gettime(tone, &its) == 0 && its.it_value.tv_sec >= 20 && its.it_value.tv_sec < 30 &&
+	      its.it_interval.tv_sec == 0, "one-shot timerfd: %ld s left, want 20..30", (long)its.it_value.tv_sec);
+	CHECK(fdinfo_has(tone, "clockid: 0"), "one-shot timerfd is not CLOCK_REALTIME");
+	snprintf(want, sizeof(want), "sigmask:\t%016llx", (1ull << (SIGUSR1 - 1)) | (1ull << (SIGRTMIN + 2)));
+	CHECK(fdinfo_has(sfd, want), "signalfd mask differs (want %s)", want);
+	kill(getpid(), SIGUSR1);
+	CHECK(read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGUSR1, "signalfd did not give SIGUSR1");
+}
+
+/* ---- pipe ------------------------------------------------------------------- */
+#define PIPE_BYTES 200000
+static int pa[2], pb, ff_rw, ff_rd;
+static char fifo[4200];
+
+static void pipe_prep(void)
+{
+	int q[2];
+	uint8_t *buf = malloc(PIPE_BYTES);
+
+	if (pipe2(pa, O_NONBLOCK) < 0 || fcntl(pa[0], F_SETPIPE_SZ, 256 << 10) < 0)
+		DIE("pipe");
+	for (size_t i = 0; i < PIPE_BYTES; i++)
+		buf[i] = pat(i);
+	/* in pieces, so that the pipe holds several buffers */
+	for (size_t i = 0; i < PIPE_BYTES; i += 10000)
+		if (write(pa[1], buf + i, 10000) != 10000)
+			DIE("pipe write");
+	free(buf);
+	fcntl(pa[1], F_SETFL, 0);
+	if (pipe(q) < 0 || write(q[1], "tail", 4) != 4)
+		DIE("pipe 2");
+	close(q[1]);
+	pb = q[0];
+	snprintf(fifo, sizeof(fifo), "%s/vf-fifo", dir);
+	unlink(fifo);
+	if (mkfifo(fifo, 0600) < 0)
+		DIE("mkfifo");
+	ff_rw = open(fifo, O_RDWR);
+	ff_rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	if (ff_rw < 0 || ff_rd < 0 || write(ff_rw, "fifo-data", 9) != 9)
+		DIE("fifo");
+}
+
+static void pipe_check(void)
+{
+	uint8_t *buf = malloc(PIPE_BYTES + 1);
+	size_t got = 0;
+	ssize_t n;
+	char b[32];
+
+	CHECK(fcntl(pa[0], F_GETPIPE_SZ) == 256 << 10, "pipe size %d, want 256 KiB", fcntl(pa[0], F_GETPIPE_SZ));
+	CHECK(fcntl(pa[0], F_GETFL) & O_NONBLOCK, "pipe read end lost O_NONBLOCK");
+	CHECK(!(fcntl(pa[1], F_GETFL) & O_NONBLOCK), "pipe write end got O_NONBLOCK");
+	while ((n = read(pa[0], buf + got, PIPE_BYTES + 1 - got)) > 0)
+		got += (size_t)n;
+	CHECK(got == PIPE_BYTES, "pipe gave %zu bytes, want %d", got, PIPE_BYTES);
+	for (size_t i = 0; i < got; i++)
+		if (buf[i] != pat(i)) {
+			CHECK(0, "pipe byte %zu differs", i);
+			break;
+		}
+	CHECK(write(pa[1], "x", 1) == 1 && read(pa[0], b, 1) == 1 && b[0] == 'x', "the pipe does not carry new data");
+	n = read(pb, b, sizeof(b));
+	CHECK(n == 4 && !memcmp(b, "tail", 4), "pipe without writer gave %zd bytes", n);
+	CHECK(read(pb, b, sizeof(b)) == 0, "pipe without writer: no EOF");
+	n = read(ff_rd, b, sizeof(b));
+	CHECK(n == 9 && !memcmp(b, "fifo-data", 9), "FIFO gave %zd bytes", n);
+	CHECK(write(ff_rw, "again", 5) == 5 && read(ff_rd, b, 5) == 5 && !memcmp(b, "again", 5), "FIFO does not carry new data");
+	free(buf);
+}
+
+/* ---- epoll ------------------------------------------------------------------ */
+static int ep, ep_ev, ep_p[2], ep_t;
+
+static void epoll_prep(void)
+{
+	struct epoll_event e;
+	struct itimerspec t = { { 0, 0 }, { 3600, 0 } };
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ep_ev = eventfd(0, EFD_NONBLOCK);
+	ep_t = timerfd_create(CLOCK_MONOTONIC, 0);
+	if (ep < 0 || ep_ev < 0 || ep_t < 0 || pipe(ep_p) < 0 || timerfd_settime(ep_t, 0, &t, NULL) < 0)
+		DIE("epoll fds");
+	e = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = 0x1234567890ull };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ep_ev, &e) < 0)
+		DIE("epoll_ctl");
+	e = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP, .data.u64 = 7 };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ep_p[0], &e) < 0)
+		DIE("epoll_ctl 2");
+	e = (struct epoll_event){ .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 99 };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ep_t, &e) < 0)
+		DIE("epoll_ctl 3");
+}
+
+static void epoll_check(void)
+{
+	struct epoll_event e[8];
+	char want[128];
+	int n;
+
+	snprintf(want, sizeof(want), "tfd: %8d events: %8x data: %16llx", ep_ev, EPOLLIN | EPOLLET | EPOLLERR | EPOLLHUP, 0x1234567890ull);
+	CHECK(fdinfo_has(ep, want), "epoll watch of the eventfd differs");
+	snprintf(want, sizeof(want), "tfd: %8d events: %8x data: %16llx", ep_p[0], EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP, 7ull);
+	CHECK(fdinfo_has(ep, want), "epoll watch of the pipe differs");
+	snprintf(want, sizeof(want), "tfd: %8d events: %8x data: %16llx", ep_t, EPOLLIN | EPOLLONESHOT | EPOLLERR | EPOLLHUP, 99ull);
+	CHECK(fdinfo_has(ep, want), "epoll watch of the timerfd differs");
+	CHECK(fcntl(ep, F_GETFD) & FD_CLOEXEC, "epoll fd lost FD_CLOEXEC");
+	CHECK(epoll_wait(ep, e, 8, 0) == 0, "epoll: events before any happened");
+	if (write(ep_ev, &(uint64_t){ 1 }, 8) != 8)
+		CHECK(0, "eventfd write");
+	n = epoll_wait(ep, e, 8, 1000);
+	CHECK(n == 1 && e[0].data.u64 == 0x1234567890ull, "epoll: %d events, want the eventfd's", n);
+	CHECK(epoll_wait(ep, e, 8, 0) == 0, "epoll: EPOLLET lost (level-triggered again)");
+	if (write(ep_p[1], "p", 1) != 1)
+		CHECK(0, "pipe write");
+	n = epoll_wait(ep, e, 8, 1000);
+	CHECK(n == 1 && e[0].data.u64 == 7, "epoll: %d events, want the pipe's", n);
+}
+
+/* ---- unix ------------------------------------------------------------------- */
+static int us[2], ud[2], uq[2], uorph, ul_named, ul_abs;
+static char upath[4200], uabs[108];
+
+static void unix_prep(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int t[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, us) < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, ud) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, uq) < 0)
+		DIE("socketpair");
+	if (write(us[0], "hello ", 6) != 6 || write(us[0], "world", 5) != 5 || write(us[1], "back", 4) != 4)
+		DIE("stream write");
+	for (int i = 0; i < 3; i++) {
+		char m[32];
+		int n = snprintf(m, sizeof(m), "dgram %d%.*s", i, i * 3, "xxxxxxxxx");
+
+		if (send(ud[1], m, (size_t)n, 0) != n)
+			DIE("dgram send");
+	}
+	if (send(ud[1], "", 0, 0) != 0 || send(ud[0], "other way", 9, 0) != 9)
+		DIE("dgram send 2");
+	if (send(uq[0], "seq one", 7, 0) != 7 || send(uq[0], "seq two!", 8, 0) != 8)
+		DIE("seqpacket send");
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, t) < 0 || write(t[1], "orphan", 6) != 6)
+		DIE("orphan pair");
+	close(t[1]);
+	uorph = t[0];
+	snprintf(upath, sizeof(upath), "%s/vf-sock", dir);
+	unlink(upath);
+	ul_named = socket(AF_UNIX, SOCK_STREAM, 0);
+	memcpy(a.sun_path, upath, strnlen(upath, sizeof(a.sun_path) - 1));
+	if (ul_named < 0 || bind(ul_named, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ul_named, 5) < 0)
+		DIE("named listener");
+	ul_abs = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(uabs, sizeof(uabs), "vf-kinds-%d", (int)getpid());
+	memcpy(a.sun_path + 1, uabs, strlen(uabs));
+	if (ul_abs < 0 || bind(ul_abs, (struct sockaddr *)&a,
+			       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(uabs))) < 0 ||
+	    listen(ul_abs, 3) < 0)
+		DIE("abstract listener");
+}
+
+static void unix_check(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	socklen_t al = sizeof(a);
+	char b[256];
+	ssize_t n;
+	int c, s;
+
+	n = recv(us[1], b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 11 && !memcmp(b, "hello world", 11), "stream pair gave %zd bytes", n);
+	n = recv(us[0], b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 4 && !memcmp(b, "back", 4), "stream pair (back) gave %zd bytes", n);
+	CHECK(write(us[0], "more", 4) == 4 && recv(us[1], b, 4, 0) == 4, "stream pair does not carry new data");
+	for (int i = 0; i < 3; i++) {
+		char m[32];
+		int l = snprintf(m, sizeof(m), "dgram %d%.*s", i, i * 3, "xxxxxxxxx");
+
+		n = recv(ud[0], b, sizeof(b), MSG_DONTWAIT);
+		CHECK(n == l && !memcmp(b, m, (size_t)l), "dgram %d: got %zd bytes", i, n);
+	}
+	n = recv(ud[0], b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 0, "empty dgram: got %zd", n);
+	CHECK(recv(ud[0], b, sizeof(b), MSG_DONTWAIT) < 0 && errno == EAGAIN, "dgram: more messages than sent");
+	n = recv(ud[1], b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 9 && !memcmp(b, "other way", 9), "dgram other way: got %zd", n);
+	CHECK(fcntl(uq[0], F_GETFL) & O_NONBLOCK, "seqpacket lost O_NONBLOCK");
+	n = recv(uq[1], b, sizeof(b), 0);
+	CHECK(n == 7 && !memcmp(b, "seq one", 7), "seqpacket 1: got %zd", n);
+	n = recv(uq[1], b, sizeof(b), 0);
+	CHECK(n == 8 && !memcmp(b, "seq two!", 8), "seqpacket 2: got %zd", n);
+	n = recv(uorph, b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 6 && !memcmp(b, "orphan", 6), "pair with its peer closed: got %zd", n);
+	CHECK(recv(uorph, b, sizeof(b), MSG_DONTWAIT) == 0, "pair with its peer closed: no EOF");
+	CHECK(getsockname(ul_named, (struct sockaddr *)&a, &al) == 0 && !strcmp(a.sun_path, upath),
+	      "named listener: address differs");
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	memcpy(a.sun_path, upath, strnlen(upath, sizeof(a.sun_path) - 1));
+	CHECK(connect(c, (struct sockaddr *)&a, sizeof(a)) == 0, "connect to the named listener: %s", strerror(errno));
+	s = accept(ul_named, NULL, NULL);
+	CHECK(s >= 0 && write(c, "hi", 2) == 2 && read(s, b, 2) == 2, "named listener: accept/talk failed");
+	close(c);
+	close(s);
+	c = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path + 1, uabs, strlen(uabs));
+	CHECK(connect(c, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(uabs))) == 0,
+	      "connect to the abstract listener: %s", strerror(errno));
+	s = accept(ul_abs, NULL, NULL);
+	CHECK(s >= 0, "abstract listener: accept failed");
+	close(c);
+	close(s);
+}
+
+/* ---- inet -------------------------------------------------------------------- */
+static int iu, it;
+static struct sockaddr_in iua, ita;
+
+static void inet_prep(void)
+{
+	socklen_t l = sizeof(iua);
+	int one = 1;
+
+	iu = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	it = socket(AF_INET, SOCK_STREAM, 0);
+	iua = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	ita = iua;
+	setsockopt(it, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (iu < 0 || it < 0 || bind(iu, (struct sockaddr *)&iua, sizeof(iua)) < 0 ||
+	    bind(it, (struct sockaddr *)&ita, sizeof(ita)) < 0 || listen(it, 7) < 0)
+		DIE("inet sockets");
+	getsockname(iu, (struct sockaddr *)&iua, &l);
+	l = sizeof(ita);
+	getsockname(it, (struct sockaddr *)&ita, &l);
+}
+
+static void inet_check(void)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	char b[16];
+	int c, s, v = 0;
+
+	CHECK(getsockname(iu, (struct sockaddr *)&a, &l) == 0 && a.sin_port == iua.sin_port &&
+	      a.sin_addr.s_addr == iua.sin_addr.s_addr, "UDP: bound address differs");
+	CHECK(fcntl(iu, F_GETFL) & O_NONBLOCK, "UDP lost O_NONBLOCK");
+	c = socket(AF_INET, SOCK_DGRAM, 0);
+	CHECK(sendto(c, "udp", 3, 0, (struct sockaddr *)&iua, sizeof(iua)) == 3, "UDP send");
+	usleep(10000);
+	CHECK(recv(iu, b, sizeof(b), 0) == 3, "UDP: nothing received");
+	close(c);
+	l = sizeof(a);
+	CHECK(getsockname(it, (struct sockaddr *)&a, &l) == 0 && a.sin_port == ita.sin_port, "TCP: bound port differs");
+	l = sizeof(v);
+	CHECK(getsockopt(it, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) == 0 && v, "TCP: not listening");
+	l = sizeof(v);
+	CHECK(getsockopt(it, SOL_SOCKET, SO_REUSEADDR, &v, &l) == 0 && v, "TCP: SO_REUSEADDR lost");
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(connect(c, (struct sockaddr *)&ita, sizeof(ita)) == 0, "TCP connect: %s", strerror(errno));
+	s = accept(it, NULL, NULL);
+	CHECK(s >= 0 && write(c, "tcp", 3) == 3 && read(s, b, 3) == 3, "TCP: accept/talk failed");
+	close(c);
+	close(s);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	const char *m;
+	char *slash;
+	sigset_t none;
+
+	if (argc < 3)
+		return 2;
+	out = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (out < 0)
+		return 2;
+	snprintf(dir, sizeof(dir), "%s", argv[1]);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	m = argv[2];
+	sigaction(SIGTERM, &sa, NULL);
+	if (!strcmp(m, "event"))
+		event_prep();
+	else if (!strcmp(m, "pipe"))
+		pipe_prep();
+	else if (!strcmp(m, "epoll"))
+		epoll_prep();
+	else if (!strcmp(m, "unix"))
+		unix_prep();
+	else if (!strcmp(m, "inet"))
+		inet_prep();
+	else
+		return 2;
+	say("READY");
+	sigemptyset(&none);
+	while (!got_term)
+		sigsuspend(&none);
+	if (!strcmp(m, "event"))
+		event_check();
+	else if (!strcmp(m, "pipe"))
+		pipe_check();
+	else if (!strcmp(m, "epoll"))
+		epoll_check();
+	else if (!strcmp(m, "unix"))
+		unix_check();
+	else
+		inet_check();
+	if (fails)
+		say("FAIL: %d checks failed", fails);
+	else
+		say("PASS");
+	return fails != 0;
+}
