@@ -26,6 +26,24 @@ extern const size_t arch_syscall_insn_len;
  * task's code to build the parasite's way home. */
 extern const uint8_t arch_gadget_syscall_ret[], arch_gadget_pop_ret[];
 extern const size_t arch_gadget_syscall_ret_len, arch_gadget_pop_ret_len;
+/* "pop <first/second argument register>; ret": the undo calls' arguments */
+extern const uint8_t arch_gadget_pop_a0[], arch_gadget_pop_a1[];
+extern const size_t arch_gadget_pop_a_len;
+
+/* The task's gadgets the way home is made of (0: not found). */
+struct arch_gadgets {
+	uint64_t syscall_ret, pop_ret, pop_a0, pop_a1;
+	uint64_t ret; /* a plain return (the end of syscall_ret) */
+};
+/* A system call the way home makes before going home: undoes what we
+ * created in the task (munmap, close) should we die before we do. */
+struct arch_undo {
+	long nr;
+	unsigned nargs;
+	uint64_t a0, a1;
+};
+#define ARCH_MAX_UNDO 3
+#define ARCH_CHAIN_ROOM 256 /* bytes for the chain at the bottom of a frame */
 #define ARCH_NR_RT_SIGRETURN arch_nr_rt_sigreturn
 extern const long arch_nr_rt_sigreturn;
 
@@ -82,18 +100,19 @@ void arch_sigframe_slots(uint64_t addr, uint64_t *rax_addr, uint64_t *rip_addr);
 /*
  * The way home of a thread whose controller died: a chain on the task's
  * own stack that, entered at the task's "syscall; ret" gadget after a
- * remote call, goes on to rt_sigreturn, using only the task's own code
- * (the gadgets).  With restart, restart_syscall runs first (a thread
- * interrupted inside restart_syscall: the original call is unknown, the
- * frame makes it return 0 at its deadline).  buf is arch_sigframe_size()
- * bytes for address addr, already filled by arch_sigframe_build (which
- * gave sp_out).  Returns the stack pointer of the whole chain, and in
- * *sp_tail that of the rt_sigreturn part alone (for the parasite, which
- * finishes a sleep itself and jumps there with munmap set up).
+ * remote call, makes the undo calls u[0..n), then (with restart)
+ * restart_syscall (a thread interrupted inside restart_syscall: the
+ * original call is unknown, the frame makes it return 0 at its deadline),
+ * then rt_sigreturn, using only the task's own code.  buf is
+ * arch_sigframe_size() bytes for address addr, already filled by
+ * arch_sigframe_build (which gave sp_out).  Returns the stack pointer of
+ * the whole chain; *sp_full is that of the part after the undo calls,
+ * *sp_tail that of the rt_sigreturn part alone (the parasite jumps there
+ * with munmap set up once it finished a sleep itself).
  */
 uint64_t arch_exit_chain_build(void *buf, uint64_t addr, uint64_t sp_out,
-			       uint64_t g_syscall_ret, uint64_t g_pop_ret, int restart,
-			       uint64_t *sp_tail);
+			       const struct arch_gadgets *g, const struct arch_undo *u, unsigned n,
+			       int restart, uint64_t *sp_full, uint64_t *sp_tail);
 /* 1 if system call nr resets the caller's restart block on entry. */
 int arch_syscall_resets_restart(long nr);
 /* 1 if the thread was interrupted inside restart_syscall itself. */

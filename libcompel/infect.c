@@ -4,6 +4,7 @@
  * serve calls over a SOCK_SEQPACKET channel, cure.  See docs/compel.md for
  * why each step is done the way it is.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -265,6 +266,87 @@ static int run_to_sigreturn(struct compel_thread *t, unsigned max_steps)
 	return -EPROTO;
 }
 
+/*
+ * What a controller killed inside compel_infect() leaves behind is undone
+ * by the thread's way home (compel_thread_set_undo): before each remote
+ * call that creates something, the calls that remove it are written into
+ * the chain on the thread's stack.  They must be known before the call
+ * runs, so the placeholder's address is chosen by us and the fds are
+ * predicted: every thread is stopped, so the task gets the lowest free
+ * numbers (unless another process shares its fd table).  An undo call
+ * that runs before what it undoes is harmless (munmap of a free range,
+ * close of a free fd).
+ */
+static void set_undo(struct compel_infect *inf, int fd_a, int fd_b, bool map)
+{
+	struct arch_undo u[ARCH_MAX_UNDO];
+	unsigned n = 0;
+
+	if (fd_a >= 0)
+		u[n++] = (struct arch_undo){ __NR_close, 1, (uint64_t)fd_a, 0 };
+	if (fd_b >= 0)
+		u[n++] = (struct arch_undo){ __NR_close, 1, (uint64_t)fd_b, 0 };
+	if (map && inf->addr)
+		u[n++] = (struct arch_undo){ __NR_munmap, 2, inf->addr, inf->size };
+	compel_thread_set_undo(inf->t, u, n); /* -ENOTSUP: no way home, nothing to do */
+}
+
+/* The n lowest free fd numbers of the task, -1 if unknown. */
+static void predict_fds(pid_t pid, unsigned n, int *out)
+{
+	static const unsigned max = 4096;
+	uint8_t used[4096];
+	struct dirent *de;
+	char path[64];
+	unsigned fd, k = 0;
+	DIR *d;
+
+	for (k = 0; k < n; k++)
+		out[k] = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	memset(used, 0, sizeof(used));
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (unsigned)atoi(de->d_name) < max)
+			used[atoi(de->d_name)] = 1;
+	closedir(d);
+	for (fd = 0, k = 0; fd < max && k < n; fd++)
+		if (!used[fd])
+			out[k++] = (int)fd;
+}
+
+/* A free range for the placeholder, chosen by us so that the way home
+ * knows it before the mmap runs: 16 pages into the highest gap between
+ * two mappings below the stack that has 16 pages to spare on each side
+ * (never the gap right below the stack, which it may grow into).
+ * 0 if none. */
+static uint64_t pick_addr(pid_t pid, uint64_t len)
+{
+	char path[64], line[512];
+	uint64_t prev_end = 0, best = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		if (strstr(line, "[stack]"))
+			break;
+		if (prev_end && start > prev_end && start - prev_end >= len + 32 * PAGE)
+			best = start - 16 * PAGE - ALIGN(len, PAGE);
+		prev_end = end;
+	}
+	fclose(f);
+	return best;
+}
+
 static int block_all(struct compel_thread *t)
 {
 	return compel_thread_block(t, 1);
@@ -339,20 +421,48 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	inf->stack_top = off - 64;
 	inf->size = off;
 
-	/* the mapping: a placeholder to hold the memfd name, then the memfd */
-	err = compel_remote_mmap(t, 0, inf->size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &inf->addr);
+	/* the mapping: a placeholder to hold the memfd name, then the memfd;
+	 * each step has its undo in the thread's way home (set_undo) */
+	err = compel_find_syscall_ip(p);
 	if (err)
 		goto fail;
+	compel_thread_home(t);
+	inf->addr = pick_addr(p->pid, inf->size);
+	if (inf->addr) {
+		uint64_t got = 0;
+
+		set_undo(inf, -1, -1, true);
+		err = compel_remote_mmap(t, inf->addr, inf->size, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0, &got);
+		if (err == -ESRCH)
+			goto fail;
+		if (err || got != inf->addr) {
+			if (!err) /* a kernel without MAP_FIXED_NOREPLACE took a hint */
+				compel_remote_munmap(t, got, inf->size);
+			inf->addr = 0;
+			set_undo(inf, -1, -1, false);
+		}
+	}
+	if (!inf->addr) {
+		err = compel_remote_mmap(t, 0, inf->size, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &inf->addr);
+		if (err)
+			goto fail;
+		set_undo(inf, -1, -1, true);
+	}
 	if (compel_proc__write_mem(p, inf->addr, "compel-parasite", 16) != 16) {
 		err = -EIO;
 		goto fail_unmap;
 	}
+	predict_fds(p->pid, 1, sv);
+	set_undo(inf, sv[0], -1, true);
 	err = rsys(t, &rfd, __NR_memfd_create, inf->addr, MFD_CLOEXEC | 0x10 /* MFD_EXEC */, 0, 0, 0, 0);
 	if (err == -EINVAL)
 		err = rsys(t, &rfd, __NR_memfd_create, inf->addr, MFD_CLOEXEC, 0, 0, 0, 0);
 	if (err)
 		goto fail_unmap;
+	if (rfd != sv[0])
+		set_undo(inf, (int)rfd, -1, true);
 	err = rsys(t, &r, __NR_ftruncate, (uint64_t)rfd, inf->size, 0, 0, 0, 0);
 	if (!err)
 		err = rsys(t, &r, __NR_mmap, inf->addr, inf->size, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -374,6 +484,7 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	}
 	rsys(t, &r, __NR_close, (uint64_t)rfd, 0, 0, 0, 0, 0);
 	rfd = -1;
+	set_undo(inf, -1, -1, true);
 
 	compel_blob_place(inf->rt, inf->local, inf->addr);
 	for (i = 0; i < inf->nr_blobs; i++)
@@ -381,11 +492,19 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 				  inf->addr + inf->blob_base[i]);
 
 	/* the channel: a socketpair made in the task, one end fetched */
-	err = rsys(t, &r, __NR_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-		   inf->addr + inf->boot_off + SCRATCH_OFF, 0, 0);
-	if (err)
-		goto fail_unmap;
-	memcpy(sv, inf->local + inf->boot_off + SCRATCH_OFF, sizeof(sv));
+	{
+		int pf[2];
+
+		predict_fds(p->pid, 2, pf);
+		set_undo(inf, pf[0], pf[1], true);
+		err = rsys(t, &r, __NR_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+			   inf->addr + inf->boot_off + SCRATCH_OFF, 0, 0);
+		if (err)
+			goto fail_unmap;
+		memcpy(sv, inf->local + inf->boot_off + SCRATCH_OFF, sizeof(sv));
+		if (sv[0] != pf[0] || sv[1] != pf[1])
+			set_undo(inf, sv[0], sv[1], true);
+	}
 	pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
 	if (pidfd >= 0) {
 		inf->sock = (int)syscall(SYS_pidfd_getfd, pidfd, sv[0], 0);
@@ -397,6 +516,7 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	}
 	rsys(t, &r, __NR_close, (uint64_t)sv[0], 0, 0, 0, 0, 0);
 	inf->rsock = sv[1];
+	set_undo(inf, sv[1], -1, true);
 	if (inf->sock < 0) {
 		pr_err("cannot fetch the channel from %d: %s", p->pid, strerror(-err));
 		goto fail_sock;
@@ -418,7 +538,7 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 		 * compel_thread_home): munmap ourselves, then rt_sigreturn */
 		b->exit_ip = p->g_syscall_ret;
 		b->exit_sp = t->home_tail;
-		b->exit_sp_full = t->home_sp;
+		b->exit_sp_full = t->home_full;
 		b->map_addr = inf->addr;
 		b->map_len = inf->size;
 	}
@@ -442,6 +562,7 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	regs = t->regs;
 	arch_regs_setup_call(&regs, rt_sym(inf, "__compel_entry"), inf->addr + inf->stack_top,
 			     inf->addr + inf->boot_off, 0, 0);
+	t->homing = false; /* from here, its registers are the parasite's */
 	err = compel_regs_set_live(t, &regs);
 	if (!err)
 		err = block_all(t);
@@ -452,6 +573,9 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 		goto fail_sock;
 	}
 	inf->running = true;
+	/* the parasite cleans up after itself from now on (the undo calls
+	 * are not on its way) */
+	set_undo(inf, -1, -1, false);
 	err = chan_recv(inf, &m, NULL, 0, NULL);
 	if (!err && (m.cmd != RPC_HELLO || m.ret != t->tid))
 		err = -EPROTO;
@@ -473,6 +597,8 @@ fail_close:
 fail_unmap:
 	compel_remote_munmap(t, inf->addr, inf->size);
 fail:
+	if (t->traced)
+		set_undo(inf, -1, -1, false);
 	free_infect(inf);
 	return err;
 }

@@ -35,7 +35,12 @@ struct compel_thread {
 	uint64_t sigmask;        /* as seized */
 	uint64_t home_sp;        /* the way home on its stack (compel_thread_home), 0 none */
 	uint64_t home_addr;      /* where its frame starts */
-	uint64_t home_tail;      /* the chain's rt_sigreturn part (the parasite's way) */
+	uint64_t home_full;      /* the chain after its undo calls (a cured parasite's way) */
+	uint64_t home_tail;      /* the chain's rt_sigreturn part (an orphaned parasite's way) */
+	uint64_t home_sp_out;    /* the frame's stack pointer for rt_sigreturn */
+	uint8_t *home_buf;       /* our copy of the way home (home_size bytes at home_addr) */
+	bool homing;             /* parked on its way home (undo calls pending), signals blocked */
+	size_t home_size;
 	bool home_tried;
 	void *xs;                /* xsave area as seized */
 	size_t xs_len;
@@ -49,6 +54,7 @@ struct compel_proc {
 	struct compel_thread **th;
 	uint64_t syscall_ip; /* address of a syscall instruction in the task, 0 unknown */
 	uint64_t g_syscall_ret, g_pop_ax_ret; /* gadgets of the parasite's way home */
+	uint64_t g_pop_a0, g_pop_a1;          /* and of its undo calls */
 	unsigned timeout_ms;
 };
 
@@ -63,6 +69,15 @@ int compel_thread_prepare(struct compel_thread *t);
  * seized state and a chain of the task's own gadgets that gets there
  * from a "syscall; ret"; sets t->home_sp (0 if not possible). */
 void compel_thread_home(struct compel_thread *t);
+/* Sets the calls the way home makes before going home should we die
+ * (see arch_exit_chain_build): written in the task before the remote
+ * calls that create what they undo.  While there are some, the stopped
+ * thread is parked on its way home itself (between remote calls too),
+ * signals blocked; n = 0 clears them and parks it as seized again (if
+ * t->homing; clear t->homing first when the thread runs something else
+ * now).  Returns 0, or -ENOTSUP (no way home, or no gadgets for the
+ * arguments). */
+int compel_thread_set_undo(struct compel_thread *t, const struct arch_undo *u, unsigned n);
 int compel_thread_block(struct compel_thread *t, int block);
 int compel_thread_load_xstate(struct compel_thread *t);
 int compel_find_syscall_ip(struct compel_proc *p);

@@ -249,6 +249,7 @@ static void proc_drop_last(struct compel_proc *p)
 	struct compel_thread *t = p->th[--p->nr];
 
 	free(t->xs);
+	free(t->home_buf);
 	free(t);
 }
 
@@ -466,6 +467,7 @@ COMPEL_API int compel_proc_release(struct compel_proc *p, uint32_t flags)
 		if (e && !err)
 			err = e;
 		free(p->th[i]->xs);
+		free(p->th[i]->home_buf);
 		free(p->th[i]);
 	}
 	if (p->mem_fd >= 0)

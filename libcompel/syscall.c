@@ -117,7 +117,8 @@ int compel_find_syscall_ip(struct compel_proc *p)
 			uint8_t *buf;
 			ssize_t n;
 
-			if (p->syscall_ip && p->g_syscall_ret && p->g_pop_ax_ret)
+			if (p->syscall_ip && p->g_syscall_ret && p->g_pop_ax_ret && p->g_pop_a0 &&
+			    p->g_pop_a1)
 				break;
 			if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
 				continue;
@@ -142,6 +143,12 @@ int compel_find_syscall_ip(struct compel_proc *p)
 					p->g_pop_ax_ret = find_bytes(buf, (size_t)n, start,
 								     arch_gadget_pop_ret,
 								     arch_gadget_pop_ret_len);
+				if (!p->g_pop_a0)
+					p->g_pop_a0 = find_bytes(buf, (size_t)n, start, arch_gadget_pop_a0,
+								 arch_gadget_pop_a_len);
+				if (!p->g_pop_a1)
+					p->g_pop_a1 = find_bytes(buf, (size_t)n, start, arch_gadget_pop_a1,
+								 arch_gadget_pop_a_len);
 			}
 			free(buf);
 		}
@@ -181,12 +188,34 @@ int compel_syscall_step(struct compel_thread *t, int req)
 	}
 }
 
+static void gadgets(const struct compel_proc *p, struct arch_gadgets *g)
+{
+	g->syscall_ret = p->g_syscall_ret;
+	g->pop_ret = p->g_pop_ax_ret;
+	g->pop_a0 = p->g_pop_a0;
+	g->pop_a1 = p->g_pop_a1;
+	g->ret = p->g_syscall_ret + arch_gadget_syscall_ret_len - 1;
+}
+
+/* The registers of a thread parked on its way home: at a plain "ret"
+ * with the stack pointer on the chain. */
+static void home_regs(struct compel_thread *t, struct arch_regs *r)
+{
+	struct arch_gadgets g;
+
+	gadgets(t->proc, &g);
+	*r = t->regs;
+	arch_regs_setup_call(r, g.ret, t->home_sp, 0, 0, 0);
+	arch_regs_set_sp(r, t->home_sp); /* exact: no call alignment */
+}
+
 void compel_thread_home(struct compel_thread *t)
 {
 	struct compel_proc *p = t->proc;
+	struct arch_gadgets g;
 	size_t size;
 	uint64_t addr, sp;
-	void *buf;
+	uint8_t *buf;
 
 	if (t->home_tried)
 		return;
@@ -198,28 +227,74 @@ void compel_thread_home(struct compel_thread *t)
 	buf = calloc(1, size);
 	if (!buf)
 		return;
+	gadgets(p, &g);
 	if (!arch_sigframe_build(buf, addr, &t->resume_sigreturn, t->sigmask, t->xs, t->xs_len, 0,
 				 SS_FLAGS_KEEP, 0, &sp)) {
-		uint64_t tail, csp = arch_exit_chain_build(buf, addr, sp, p->g_syscall_ret,
-							   p->g_pop_ax_ret,
-							   arch_regs_in_restart_syscall(&t->regs), &tail);
+		uint64_t full, tail;
+		uint64_t csp = arch_exit_chain_build(buf, addr, sp, &g, NULL, 0,
+						     arch_regs_in_restart_syscall(&t->regs), &full,
+						     &tail);
 
 		if (compel_proc__write_mem(p, addr, buf, size) == (ssize_t)size) {
 			t->home_sp = csp;
 			t->home_addr = addr;
+			t->home_full = full;
 			t->home_tail = tail;
+			t->home_sp_out = sp;
+			t->home_buf = buf;
+			t->home_size = size;
+			return;
 		}
-		else
-			pr_debug("thread %d: no room below its stack for the way home", t->tid);
+		pr_debug("thread %d: no room below its stack for the way home", t->tid);
 	}
 	free(buf);
+}
+
+int compel_thread_set_undo(struct compel_thread *t, const struct arch_undo *u, unsigned n)
+{
+	struct compel_proc *p = t->proc;
+	struct arch_gadgets g;
+	uint64_t full, tail, csp;
+	size_t len = ARCH_CHAIN_ROOM + 8; /* the chain ends on the frame's first word */
+
+	if (!t->home_sp || n > ARCH_MAX_UNDO || (n && (!p->g_pop_a0 || !p->g_pop_a1)))
+		return -ENOTSUP;
+	gadgets(p, &g);
+	csp = arch_exit_chain_build(t->home_buf, t->home_addr, t->home_sp_out, &g, u, n,
+				    arch_regs_in_restart_syscall(&t->regs), &full, &tail);
+	if (compel_proc__write_mem(p, t->home_addr, t->home_buf, len) != (ssize_t)len)
+		return -EIO;
+	t->home_sp = csp;
+	if (n && !t->homing) {
+		/* registers first, then the mask: the chain's rt_sigreturn
+		 * restores both */
+		struct arch_regs r;
+		int err;
+
+		home_regs(t, &r);
+		err = compel_regs_set_live(t, &r);
+		if (!err)
+			err = compel_thread_block(t, 1);
+		if (err)
+			return err;
+		t->homing = true;
+	} else if (!n && t->homing) {
+		int err = compel_thread_block(t, 0);
+
+		if (!err)
+			err = compel_regs_set_live(t, &t->park);
+		if (err)
+			return err;
+		t->homing = false;
+	}
+	return 0;
 }
 
 COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long nr,
 				     const uint64_t args[6])
 {
 	static const uint64_t zero[6];
-	struct arch_regs r;
+	struct arch_regs r, r2;
 	int err, err2;
 
 	if (!t || !ret)
@@ -262,10 +337,16 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 		t->resume = t->resume_sigreturn;
 	}
 	/* parked with the seized registers: from this syscall-exit stop the
-	 * kernel restarts the interrupted call itself if we die or detach */
-	err2 = compel_thread_block(t, 0);
-	if (!err2)
-		err2 = compel_regs_set_live(t, &t->park);
+	 * kernel restarts the interrupted call itself if we die or detach;
+	 * or, while undo calls are pending, parked on its way home */
+	if (t->homing) {
+		home_regs(t, &r2);
+		err2 = compel_regs_set_live(t, &r2);
+	} else {
+		err2 = compel_thread_block(t, 0);
+		if (!err2)
+			err2 = compel_regs_set_live(t, &t->park);
+	}
 	if (err)
 		return err;
 	if (err2)

@@ -6,9 +6,9 @@
  * (helpers/sleepers.c): while it runs remote system calls in every
  * thread in turn, while a parasite serves calls (with an fd passed, some
  * sleeping in the parasite), and while it infects and cures again and
- * again.  After each kill in a remote call or a parasite call the victim
- * must be left with no fd and no mapping of ours once the orphaned
- * parasite is home; at the end every sleep must have ended as it would
+ * again.  After each kill the victim must be left with no fd and no
+ * mapping of ours once the orphaned parasite is home (a kill inside
+ * compel_infect included); at the end every sleep must have ended as it would
  * have without us: no EINTR, never before its deadline.
  */
 #include <dirent.h>
@@ -153,21 +153,6 @@ static void run(const char *phases)
 		ct_untrack(ctl);
 		/* the kernel detached at once; an orphaned parasite goes home
 		 * after finishing the sleep it interrupted (<= 40 ms) */
-		if (phase == 'C') {
-			/* KNOWN GAP (docs/compel.md): killed inside
-			 * compel_infect, before the parasite runs, the memfd
-			 * mapping and an fd or two stay.  Checked here: the
-			 * threads only (at the end); start counting again. */
-			for (i = 0; i < 100 && traced(v.pid); i++)
-				usleep(5000);
-			usleep(60000); /* an orphaned parasite finishing a sleep */
-			if (count_fds(v.pid) != fds0 || count_maps(v.pid, &para) != maps0)
-				t_log("round %u: killed inside compel_infect: %d fds (had %d), %d mappings (had %d)",
-				      k, count_fds(v.pid), fds0, count_maps(v.pid, &para), maps0);
-			fds0 = count_fds(v.pid);
-			maps0 = count_maps(v.pid, &para0);
-			continue;
-		}
 		for (i = 0; traced(v.pid) || count_maps(v.pid, &para) != maps0 || para != para0 ||
 			    count_fds(v.pid) != fds0; i++) {
 			if (i == 100) {

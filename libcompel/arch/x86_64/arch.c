@@ -14,6 +14,9 @@ const uint8_t arch_gadget_syscall_ret[] = { 0x0f, 0x05, 0xc3 };
 const size_t arch_gadget_syscall_ret_len = 3;
 const uint8_t arch_gadget_pop_ret[] = { 0x58, 0xc3 }; /* pop %rax; ret */
 const size_t arch_gadget_pop_ret_len = 2;
+const uint8_t arch_gadget_pop_a0[] = { 0x5f, 0xc3 }; /* pop %rdi; ret */
+const uint8_t arch_gadget_pop_a1[] = { 0x5e, 0xc3 }; /* pop %rsi; ret */
+const size_t arch_gadget_pop_a_len = 2;
 
 /* Kernel-internal restart codes, seen by a tracer in a stopped thread. */
 #define ERESTARTSYS 512
@@ -209,26 +212,56 @@ _Static_assert(sizeof(struct k_ucontext) == 304, "ucontext layout");
  * thread walks it writes its own frame below, never over what
  * rt_sigreturn will read.
  */
-#define CHAIN_ROOM 64
+#define CHAIN_ROOM ARCH_CHAIN_ROOM
 #define FRAME_ROOM ((sizeof(struct k_rt_sigframe) + 63) & ~(size_t)63)
 
 uint64_t arch_exit_chain_build(void *buf, uint64_t addr, uint64_t sp_out,
-			       uint64_t g_syscall_ret, uint64_t g_pop_ret, int restart,
-			       uint64_t *sp_tail)
+			       const struct arch_gadgets *g, const struct arch_undo *u, unsigned n,
+			       int restart, uint64_t *sp_full, uint64_t *sp_tail)
 {
-	/* munmap (or the remote call) runs at the syscall gadget, whose ret
-	 * pops "pop %rax; ret": rax = 15, ret to the syscall gadget again:
-	 * rt_sigreturn, with the stack pointer at the ucontext (sp_out).
-	 * With restart, restart_syscall comes first the same way: the
-	 * interrupted sleep ends at its deadline, before rt_sigreturn resets
-	 * the restart block. */
-	uint64_t chain[6] = { g_pop_ret, __NR_restart_syscall, g_syscall_ret,
-			      g_pop_ret, __NR_rt_sigreturn, g_syscall_ret };
-	uint64_t sp = sp_out - sizeof(chain);
+	/* Each syscall of the chain runs at the syscall gadget, whose ret
+	 * pops the next gadget: "pop %rdi/%rsi; ret" load arguments, "pop
+	 * %rax; ret" the number.  Last comes rt_sigreturn, with the stack
+	 * pointer at the ucontext (sp_out); before it, restart_syscall if
+	 * asked (the interrupted sleep ends at its deadline, before
+	 * rt_sigreturn resets the restart block); before that the undo
+	 * calls. */
+	uint64_t chain[ARCH_CHAIN_ROOM / 8];
+	unsigned k = 0, i, used = 0, max = ARCH_MAX_UNDO * 7 + 6;
+	uint64_t sp;
 
-	memcpy((uint8_t *)buf + (sp - addr), chain, sizeof(chain));
+	/* the chain always starts at the same place: a thread parked on it
+	 * keeps its stack pointer while we rewrite it; unused room is a
+	 * sled of "ret" */
+	for (i = 0; i < n && i < ARCH_MAX_UNDO; i++)
+		used += u[i].nargs > 1 ? 7 : 5;
+	used += restart ? 6 : 3;
+	while (k < max - used)
+		chain[k++] = g->ret;
+	for (i = 0; i < n && i < ARCH_MAX_UNDO; i++) {
+		chain[k++] = g->pop_a0;
+		chain[k++] = u[i].a0;
+		if (u[i].nargs > 1) {
+			chain[k++] = g->pop_a1;
+			chain[k++] = u[i].a1;
+		}
+		chain[k++] = g->pop_ret;
+		chain[k++] = (uint64_t)u[i].nr;
+		chain[k++] = g->syscall_ret;
+	}
+	if (restart) {
+		chain[k++] = g->pop_ret;
+		chain[k++] = __NR_restart_syscall;
+		chain[k++] = g->syscall_ret;
+	}
+	chain[k++] = g->pop_ret;
+	chain[k++] = __NR_rt_sigreturn;
+	chain[k++] = g->syscall_ret;
+	sp = sp_out - k * 8;
+	memcpy((uint8_t *)buf + (sp - addr), chain, k * 8);
 	*sp_tail = sp_out - 3 * 8;
-	return restart ? sp : *sp_tail;
+	*sp_full = sp_out - (restart ? 6 : 3) * 8;
+	return sp;
 }
 
 size_t arch_sigframe_size(size_t xs_len)
