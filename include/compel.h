@@ -296,8 +296,8 @@ COMPEL_API const char *compel_blob__sym_name(const struct compel_blob *b, unsign
  * channel close, closes its fds, finishes a sleep it interrupted, and
  * returns the thread to its original registers, signal mask, FPU state
  * and sigaltstack by itself (rt_sigreturn through a frame prepared before
- * it started), unmapping itself on the way (docs/compel.md says what a
- * kill inside compel_infect itself may leave).
+ * it started), unmapping itself on the way.  Killed inside compel_infect
+ * itself, the thread's way home undoes what the infection made so far.
  *
  * Errors: -ESRCH the task died (or exited during the infection),
  * -ETIMEDOUT it did not answer, -ENOEXEC no syscall instruction usable,
