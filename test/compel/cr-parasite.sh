@@ -32,6 +32,11 @@ r=$(cr-parasite -p $pid call libc.so.6 strlen "seven!!") || fail "call strlen"
 r=$(cr-parasite -p $pid call libm.so.6 ilogb 1024) || true # a double arg: just must not crash
 r=$(cr-parasite -p $pid run "$CR_BUILD/test/compel/blobs/testcmd.blob" tc_getpid) || fail "run"
 [ "$r" = $pid ] || fail "run tc_getpid gave $r"
+# arguments go into the shared area (cr-parasite once copied them from NULL
+# and crashed: the "segfault at 0 in libc" of dmesg)
+r=$(cr-parasite -p $pid run "$CR_BUILD/test/compel/blobs/testcmd.blob" tc_arglen abc de) ||
+	fail "run with arguments"
+[ "$r" = 7 ] || fail "run tc_arglen abc de gave $r, want 7"
 grep -q compel-parasite /proc/$pid/maps && fail "a parasite mapping stayed"
 
 cr-parasite -p 999999 syscall getpid 2>/dev/null; [ $? = 6 ] || fail "no such pid: want exit 6"

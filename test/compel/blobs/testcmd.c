@@ -85,3 +85,10 @@ COMPEL_PARASITE_ENTRY long tc_poll_sleep(struct compel_pctx *ctx)
 {
 	return compel_sys3(__NR_poll, 0, 0, *(long *)ctx->args);
 }
+
+/* The bytes of arguments it was given (cr-parasite run BLOB ENTRY ARG...
+ * puts them in the shared area: "abc" gives 4). */
+COMPEL_PARASITE_ENTRY long tc_arglen(struct compel_pctx *ctx)
+{
+	return (long)ctx->args_len;
+}
