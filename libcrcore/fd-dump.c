@@ -345,7 +345,8 @@ int fd_dump_check(pid_t pid, int fd, const struct stat *st, const char *link, ch
 	const char *a = anon_name(link);
 
 	if (a) {
-		if (!strcmp(a, "[eventfd]") || !strcmp(a, "[timerfd]") || !strcmp(a, "[signalfd]"))
+		if (!strcmp(a, "[eventfd]") || !strcmp(a, "[timerfd]") || !strcmp(a, "[signalfd]") ||
+		    !strcmp(a, "inotify"))
 			return 1;
 		if (!strcmp(a, "[eventpoll]"))
 			return check_epoll(pid, fd, why, len);
@@ -399,6 +400,8 @@ static void *zalloc(size_t n)
 {
 	return keep(calloc(1, n ? n : 1));
 }
+
+static int fill_inotify(struct crcore_dump *d, Crimg__Fd *f, const char *info);
 
 static uint64_t parse_pair_ns(const char *s)
 {
@@ -516,6 +519,8 @@ static int fill_fdinfo_kind(struct crcore_dump *d, Crimg__Fd *f, const char *a)
 			e->tfds[e->n_tfds++] = t;
 		}
 		f->epoll = e;
+	} else if (!strcmp(a, "inotify")) {
+		r = fill_inotify(d, f, info);
 	}
 out:
 	free(info);
@@ -523,6 +528,128 @@ out:
 nomem:
 	free(info);
 	return dump_err(d, -ENOMEM, "out of memory");
+}
+
+/* The path of the inode an inotify watch names, from its file handle:
+ * opened on a mount of its filesystem (sdev), then read back. */
+static int watch_path(struct crcore_dump *d, unsigned int sdev, unsigned int type,
+		      const uint8_t *h, size_t hl, char *path, size_t len)
+{
+	char *mi = proc_read("/proc/%d/mountinfo", (int)d->pid), *l, want[32], mp[4096];
+	struct {
+		struct file_handle fh;
+		uint8_t b[128];
+	} fh;
+	int mfd = -1, fd, r = -ENOENT;
+	ssize_t n;
+
+	if (!mi)
+		return -errno;
+	snprintf(want, sizeof(want), " %u:%u ", sdev >> 20, sdev & 0xfffff);
+	/* id parent maj:min root mountpoint: a mount of the whole
+	 * filesystem first (root "/"), then any */
+	for (int pass = 0; pass < 2 && mfd < 0; pass++)
+	for (l = mi; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char *p = strstr(l, want), *e = strchr(l, '\n'), root[8];
+
+		if (!p || (e && p > e))
+			continue;
+		if (sscanf(p + strlen(want), "%7s %4095s", root, mp) != 2 ||
+		    (pass == 0 && strcmp(root, "/")))
+			continue;
+		{
+			char full[4200];
+
+			snprintf(full, sizeof(full), "/proc/%d/root%s", (int)d->pid, mp);
+			mfd = open(full, O_RDONLY | O_CLOEXEC);
+		}
+		if (mfd >= 0)
+			break;
+	}
+	free(mi);
+	if (mfd < 0)
+		return r;
+	if (hl > sizeof(fh.b)) {
+		close(mfd);
+		return -EOVERFLOW;
+	}
+	fh.fh.handle_bytes = (unsigned int)hl;
+	fh.fh.handle_type = (int)type;
+	memcpy(fh.fh.f_handle, h, hl);
+	fd = open_by_handle_at(mfd, &fh.fh, O_PATH | O_CLOEXEC);
+	r = fd < 0 ? -errno : 0;
+	close(mfd);
+	if (fd < 0)
+		return r;
+	snprintf(want, sizeof(want), "/proc/self/fd/%d", fd);
+	n = readlink(want, path, len - 1);
+	r = n < 0 ? -errno : 0;
+	close(fd);
+	if (n >= 0) {
+		path[n] = 0;
+		if (n > 10 && !strcmp(path + n - 10, " (deleted)"))
+			r = -ENOENT;
+	}
+	return r;
+}
+
+static int fill_inotify(struct crcore_dump *d, Crimg__Fd *f, const char *info)
+{
+	Crimg__InotifyState *in = zalloc(sizeof(*in));
+	size_t n = 0;
+	const char *p;
+
+	if (!in)
+		return dump_err(d, -ENOMEM, "out of memory");
+	crimg__inotify_state__init(in);
+	f->kind = CRIMG__FD_KIND__FD_INOTIFY;
+	f->inotify = in;
+	for (p = info; (p = strstr(p, "inotify wd:")); p++)
+		n++;
+	in->watches = zalloc(n * sizeof(*in->watches));
+	if (!in->watches)
+		return dump_err(d, -ENOMEM, "out of memory");
+	for (p = info; (p = strstr(p, "inotify wd:")); p++) {
+		Crimg__InotifyWatch *w = zalloc(sizeof(*w));
+		unsigned int wd, sdev, mask, ign, hb, ht;
+		unsigned long long ino;
+		char hex[300], path[4096];
+		uint8_t h[128];
+		size_t hl;
+		int r;
+
+		if (!w)
+			return dump_err(d, -ENOMEM, "out of memory");
+		crimg__inotify_watch__init(w);
+		if (sscanf(p, "inotify wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x "
+			   "fhandle-type:%x f_handle:%299s", &wd, &ino, &sdev, &mask, &ign, &hb, &ht, hex) != 8)
+			return dump_err(d, -EIO, "fd %d: cannot parse its inotify fdinfo", f->fd);
+		hl = strlen(hex) / 2;
+		if (hl > sizeof(h) || hl != hb)
+			return dump_err(d, -EIO, "fd %d: inotify watch %u: bad file handle", f->fd, wd);
+		for (size_t k = 0; k < hl; k++) {
+			unsigned int b;
+
+			sscanf(hex + 2 * k, "%2x", &b);
+			h[k] = (uint8_t)b;
+		}
+		r = watch_path(d, sdev, ht, h, hl, path, sizeof(path));
+		if (r < 0)
+			return dump_err(d, r == -ENOENT ? -EOPNOTSUPP : r, "fd %d is an inotify fd whose "
+					"watch %u (inode %llu) has no path: %s: not supported yet", f->fd, wd,
+					ino, strerror(-r));
+		w->wd = (int32_t)wd;
+		w->mask = mask;
+		w->path = keep(strdup(path));
+		if (!w->path)
+			return dump_err(d, -ENOMEM, "out of memory");
+		w->has_ino = 1;
+		w->ino = ino;
+		w->has_dev = 1;
+		w->dev = sdev;
+		in->watches[in->n_watches++] = w;
+	}
+	return 0;
 }
 
 /* The bytes buffered in a pipe, without taking them: a reader of our

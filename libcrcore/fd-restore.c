@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -79,6 +80,7 @@ bool fd_rst_handles(uint32_t kind)
 	case CRIMG__FD_KIND__FD_PIPE:
 	case CRIMG__FD_KIND__FD_UNIX:
 	case CRIMG__FD_KIND__FD_INET:
+	case CRIMG__FD_KIND__FD_INOTIFY:
 		return true;
 	default:
 		return false;
@@ -219,6 +221,63 @@ static int open_epoll(struct fd_rst *fr, const Crimg__Fd *f, char *err, size_t l
 	if (fd < 0)
 		return err_(err, len, -errno, "fd %d: epoll_create1: %s", f->fd, strerror(errno));
 	fr->eps[fr->neps++] = (struct ep){ f->fd, f->epoll };
+	return fd;
+}
+
+static int wd_cmp(const void *a, const void *b)
+{
+	return (*(Crimg__InotifyWatch *const *)a)->wd - (*(Crimg__InotifyWatch *const *)b)->wd;
+}
+
+/* Watches come back with their wd numbers: the kernel hands wds out
+ * cyclically, so a watch added too early is removed and added again
+ * until it gets its number.  The IN_IGNORED events this queues are
+ * drained at the end. */
+static int open_inotify(const Crimg__Fd *f, char *err, size_t len)
+{
+	const Crimg__InotifyState *in = f->inotify;
+	Crimg__InotifyWatch **w;
+	char buf[4096];
+	int fd, r = 0;
+
+	if (!in)
+		return err_(err, len, -EPROTO, "fd %d: an inotify fd without its state", f->fd);
+	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd < 0)
+		return err_(err, len, -errno, "fd %d: inotify_init1: %s", f->fd, strerror(errno));
+	w = malloc((in->n_watches + 1) * sizeof(*w));
+	if (!w) {
+		close(fd);
+		return err_(err, len, -ENOMEM, "out of memory");
+	}
+	memcpy(w, in->watches, in->n_watches * sizeof(*w));
+	qsort(w, in->n_watches, sizeof(*w), wd_cmp);
+	for (size_t i = 0; i < in->n_watches && r == 0; i++) {
+		for (int tries = 0;; tries++) {
+			int got = inotify_add_watch(fd, w[i]->path, w[i]->mask);
+
+			if (got < 0) {
+				r = err_(err, len, -errno, "fd %d: inotify watch %d on %s: %s", f->fd,
+					 w[i]->wd, w[i]->path, strerror(errno));
+				break;
+			}
+			if (got == w[i]->wd)
+				break;
+			if (got > w[i]->wd || tries > (1 << 20)) {
+				r = err_(err, len, -EBUSY, "fd %d: inotify watch on %s got wd %d, not %d",
+					 f->fd, w[i]->path, got, w[i]->wd);
+				break;
+			}
+			inotify_rm_watch(fd, got);
+		}
+	}
+	free(w);
+	while (r == 0 && read(fd, buf, sizeof(buf)) > 0)
+		;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
 	return fd;
 }
 
@@ -581,6 +640,9 @@ int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *s
 		break;
 	case CRIMG__FD_KIND__FD_INET:
 		fd = open_inet(f, err, len);
+		break;
+	case CRIMG__FD_KIND__FD_INOTIFY:
+		fd = open_inotify(f, err, len);
 		break;
 	default:
 		return err_(err, len, -EOPNOTSUPP, "fd %d: kind %u is not one of fd-restore's", f->fd,

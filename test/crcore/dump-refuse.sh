@@ -23,7 +23,7 @@ expect() { # expect CODE REGEX COMMAND...
 }
 
 for mode in "pipe:fd [0-9]+ is a pipe .* that process [0-9]+ holds too" "socket:fd [0-9]+ is a socket \(TCP" \
-	"inotify:fd [0-9]+ is a inotify" \
+	"pidfd:fd [0-9]+ is a \\[pidfd\\]" \
 	"seccomp:uses seccomp" "pty:fd [0-9]+ is a terminal" \
 	"memfd:fd [0-9]+ is a memfd" "sysv:SysV shared memory"; do
 	m=${mode%%:*} re=${mode#*:}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fz-refuse - a victim holding something the dump refuses.
- *   fz-refuse COUNTER-FILE pipe|socket|eventfd|inotify|child|seccomp|pty|memfd|sysv|none
+ *   fz-refuse COUNTER-FILE pipe|socket|eventfd|pidfd|child|seccomp|pty|memfd|sysv|none
  * (pipe: a pipe whose read end the caller passes on fd 3 to another process)
  * Sets it up, then counts in the u64 at offset 0 of COUNTER-FILE (offset
  * 8 is set to 1 when ready) until killed.
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
@@ -40,8 +40,8 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "pipe")) {
 		if (fcntl(3, F_GETFD) < 0)
 			return 2;
-	} else if (!strcmp(m, "inotify")) {
-		if (inotify_init1(0) < 0)
+	} else if (!strcmp(m, "pidfd")) {
+		if (syscall(SYS_pidfd_open, getpid(), 0) < 0)
 			return 2;
 	} else if (!strcmp(m, "socket")) {
 		if (socket(AF_INET, SOCK_STREAM, 0) < 0)

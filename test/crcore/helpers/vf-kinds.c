@@ -14,6 +14,7 @@
  *           ways, a stream pair whose peer is closed, named and abstract
  *           listening sockets
  *   inet    a bound UDP socket, a listening TCP socket (loopback)
+ *   inotify an inotify fd with watches 2 and 3 (1 removed: a gap to keep)
  * The directory of OUTFILE holds the FIFO and the named socket.
  */
 #include <arpa/inet.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -410,6 +412,59 @@ static void inet_check(void)
 	close(s);
 }
 
+/* ---- inotify ----------------------------------------------------------------- */
+static int ino_fd;
+static char ino_dir[4200], ino_file[4300];
+
+static void inotify_prep(void)
+{
+	char buf[4096];
+	int f;
+
+	snprintf(ino_dir, sizeof(ino_dir), "%s/vf-watched", dir);
+	snprintf(ino_file, sizeof(ino_file), "%s/file", ino_dir);
+	mkdir(ino_dir, 0700);
+	f = open(ino_file, O_CREAT | O_WRONLY, 0600);
+	close(f);
+	ino_fd = inotify_init1(IN_NONBLOCK);
+	if (ino_fd < 0 || inotify_add_watch(ino_fd, "/", IN_ACCESS) != 1 ||
+	    inotify_add_watch(ino_fd, ino_file, IN_MODIFY | IN_ONESHOT) != 2 ||
+	    inotify_rm_watch(ino_fd, 1) < 0 ||
+	    inotify_add_watch(ino_fd, ino_dir, IN_CREATE | IN_DELETE) != 3)
+		DIE("inotify");
+	while (read(ino_fd, buf, sizeof(buf)) > 0)
+		; /* the IN_IGNORED of wd 1 */
+}
+
+static void inotify_check(void)
+{
+	char buf[4096], p[4400], want[64];
+	struct inotify_event *e = (struct inotify_event *)buf;
+	ssize_t n;
+	int f;
+
+	snprintf(want, sizeof(want), "inotify wd:2 ");
+	CHECK(fdinfo_has(ino_fd, want), "inotify: no wd 2");
+	snprintf(want, sizeof(want), "inotify wd:3 ");
+	CHECK(fdinfo_has(ino_fd, want), "inotify: no wd 3");
+	CHECK(!fdinfo_has(ino_fd, "inotify wd:1 "), "inotify: wd 1 is back");
+	snprintf(want, sizeof(want), "mask:%x ", IN_MODIFY | IN_ONESHOT);
+	CHECK(fdinfo_has(ino_fd, want), "inotify: the mask of wd 2 differs");
+	CHECK(fcntl(ino_fd, F_GETFL) & O_NONBLOCK, "inotify lost O_NONBLOCK");
+	CHECK(read(ino_fd, buf, sizeof(buf)) < 0 && errno == EAGAIN, "inotify: events queued after the restore");
+	snprintf(p, sizeof(p), "%s/new", ino_dir);
+	f = open(p, O_CREAT | O_WRONLY, 0600);
+	close(f);
+	n = read(ino_fd, buf, sizeof(buf));
+	CHECK(n > 0 && e->wd == 3 && (e->mask & IN_CREATE) && !strcmp(e->name, "new"),
+	      "inotify: no IN_CREATE for wd 3 (%zd bytes)", n);
+	f = open(ino_file, O_WRONLY);
+	CHECK(write(f, "x", 1) == 1, "write the watched file");
+	close(f);
+	n = read(ino_fd, buf, sizeof(buf));
+	CHECK(n > 0 && e->wd == 2 && (e->mask & IN_MODIFY), "inotify: no IN_MODIFY for wd 2");
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -440,6 +495,8 @@ int main(int argc, char **argv)
 		unix_prep();
 	else if (!strcmp(m, "inet"))
 		inet_prep();
+	else if (!strcmp(m, "inotify"))
+		inotify_prep();
 	else
 		return 2;
 	say("READY");
@@ -454,6 +511,8 @@ int main(int argc, char **argv)
 		epoll_check();
 	else if (!strcmp(m, "unix"))
 		unix_check();
+	else if (!strcmp(m, "inotify"))
+		inotify_check();
 	else
 		inet_check();
 	if (fails)
