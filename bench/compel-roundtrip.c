@@ -6,6 +6,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/ptrace.h>
 #include <elf.h>
@@ -107,6 +108,8 @@ int main(void)
 	struct compel_proc *p;
 	struct compel_infect *inf;
 	double base, sbase, t0, sys_us = 1e30, rpc_us = 1e30, inf_ms = 1e30;
+	double bsys_us = 1e30, pbat_us = 1e30; /* per call, in batches of 64 */
+	struct compel_syscall batch[64];
 	pid_t pid;
 	int64_t r;
 	int n = 2000, i, round, st;
@@ -125,6 +128,16 @@ int main(void)
 			compel_remote_syscall(compel_proc__leader(p), &r, SYS_getppid, NULL);
 		if ((now_us() - t0) / n < sys_us)
 			sys_us = (now_us() - t0) / n;
+	}
+	memset(batch, 0, sizeof(batch));
+	for (i = 0; i < 64; i++)
+		batch[i].nr = SYS_getppid;
+	for (round = 0; round < 3; round++) {
+		t0 = now_us();
+		for (i = 0; i < n / 64; i++)
+			compel_remote_syscalls(compel_proc__leader(p), batch, 64);
+		if ((now_us() - t0) / (n / 64 * 64) < bsys_us)
+			bsys_us = (now_us() - t0) / (n / 64 * 64);
 	}
 	for (round = 0; round < 3; round++) {
 		t0 = now_us();
@@ -145,6 +158,13 @@ int main(void)
 			if ((now_us() - t0) / 20000 < rpc_us)
 				rpc_us = (now_us() - t0) / 20000;
 		}
+		for (round = 0; round < 3; round++) {
+			t0 = now_us();
+			for (i = 0; i < 2000; i++)
+				compel_infect__syscalls(inf, batch, 64);
+			if ((now_us() - t0) / (2000 * 64) < pbat_us)
+				pbat_us = (now_us() - t0) / (2000 * 64);
+		}
 		compel_cure(inf);
 	}
 	compel_proc_release(p, COMPEL_RELEASE_KILL);
@@ -157,5 +177,11 @@ int main(void)
 	printf("infect + cure:                        %8.3f ms  (%.1fx baseline)\n", inf_ms,
 	       inf_ms * 1000 / base);
 	printf("RPC round trip (parasite ping):       %8.2f us  (%.2fx baseline)\n", rpc_us, rpc_us / base);
+	printf("remote syscall in batches of 64:      %8.2f us per call (%.2fx one by one)\n", bsys_us,
+	       bsys_us / sys_us);
+	printf("parasite syscalls in batches of 64:   %8.3f us per call (one RPC per batch: %.1f us)\n",
+	       pbat_us, pbat_us * 64);
+	printf("40 calls: one by one %.2f ms, batched %.2f ms, infect + 1 batch + cure %.2f ms\n",
+	       40 * sys_us / 1000, 40 * bsys_us / 1000, inf_ms + 40 * pbat_us / 1000);
 	return 0;
 }

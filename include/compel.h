@@ -245,6 +245,26 @@ COMPEL_API int compel_remote_mmap(struct compel_thread *t, uint64_t addr, uint64
 				  int prot, int flags, int fd, uint64_t off, uint64_t *ret_addr);
 COMPEL_API int compel_remote_munmap(struct compel_thread *t, uint64_t addr, uint64_t len);
 
+/* One system call of a batch: nr(args[0..5]); ret gets its raw result (a
+ * negative errno for a failing call). */
+struct compel_syscall {
+	int64_t nr;
+	uint64_t args[6];
+	int64_t ret;
+};
+#define COMPEL_MAX_BATCH 256
+
+/*
+ * Runs calls[0..n) one after the other in thread t, as compel_remote_syscall
+ * does each, but sets up the thread once for the whole batch: cheaper per
+ * call (the two syscall stops of each remain; bench/compel-roundtrip) and
+ * just as safe against our death.  Stops at a transport error (calls[i].ret
+ * of the calls not run are left as they were).  Returns 0, -EINVAL (n > 
+ * COMPEL_MAX_BATCH), or the errors of compel_remote_syscall.
+ */
+COMPEL_API int compel_remote_syscalls(struct compel_thread *t, struct compel_syscall *calls,
+				      unsigned n);
+
 /* Reads/writes the task's memory (through /proc/PID/mem: works on
  * read-only pages too).  Returns bytes done (short at an unmapped page)
  * or -errno (-EIO: nothing at addr). */
@@ -363,6 +383,16 @@ COMPEL_API int compel_infect__call(struct compel_infect *inf, struct compel_call
  * compel_proc__find_symbol: *ret = fn(a[0..5]) on the parasite stack. */
 COMPEL_API int compel_infect__call_func(struct compel_infect *inf, uint64_t fn,
 					const uint64_t a[6], int64_t *ret);
+/*
+ * Runs calls[0..n) (n <= COMPEL_MAX_BATCH) one after the other in the
+ * parasite thread, in one round trip: about one RPC for the whole batch
+ * instead of two ptrace stops per call.  Memory arguments should point
+ * into the shared area (compel_infect__args_remote() + offset); what the
+ * calls write there is at the same offset of compel_infect__args().
+ * Returns 0 (each result in calls[i].ret) or -errno.
+ */
+COMPEL_API int compel_infect__syscalls(struct compel_infect *inf, struct compel_syscall *calls,
+				       unsigned n);
 /* A no-op round trip (for measurements and liveness checks). */
 COMPEL_API int compel_infect__ping(struct compel_infect *inf);
 /* Fetches the task's fds tfds[0..n) (n <= 16) as our fds out[] (O_CLOEXEC). */

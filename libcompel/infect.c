@@ -37,6 +37,7 @@ struct compel_infect {
 	uint64_t addr, size;      /* the mapping in the task */
 	uint8_t *local;           /* our view of it */
 	uint64_t boot_off, frame_off, tframe_off, args_off, args_size, stack_top, tstack_top;
+	uint64_t batch_off;
 	uint64_t blob_base[16];
 	const struct compel_blob *blobs[16];
 	unsigned nr_blobs;
@@ -412,6 +413,8 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	off = ALIGN(off + inf->frame_size, 64);
 	inf->tframe_off = off;
 	off = ALIGN(off + inf->frame_size, PAGE);
+	inf->batch_off = off;
+	off += ALIGN(COMPEL_MAX_BATCH * sizeof(struct rpc_syscall), PAGE);
 	inf->args_off = off;
 	inf->args_size = ALIGN(o.args_size ? o.args_size : 64 * 1024, PAGE);
 	off += inf->args_size;
@@ -552,6 +555,7 @@ COMPEL_API int compel_infect(struct compel_proc *p, const struct compel_infect_o
 	}
 	b->args = inf->addr + inf->args_off;
 	b->args_size = inf->args_size;
+	b->batch = inf->addr + inf->batch_off;
 	b->ctx.size = sizeof(b->ctx);
 	b->ctx.version = 1;
 	b->ctx.args = (void *)(uintptr_t)b->args;
@@ -739,6 +743,34 @@ COMPEL_API int compel_infect__call_func(struct compel_infect *inf, uint64_t fn,
 	if (!err)
 		*ret = m.ret;
 	return err;
+}
+
+_Static_assert(sizeof(struct rpc_syscall) == sizeof(struct compel_syscall), "batch layout");
+
+COMPEL_API int compel_infect__syscalls(struct compel_infect *inf, struct compel_syscall *calls,
+				       unsigned n)
+{
+	struct rpc_msg m = { .cmd = RPC_SYSCALLS, .len = n };
+	struct rpc_syscall *c;
+	unsigned i;
+	int err;
+
+	if (!inf || (n && !calls) || n > COMPEL_MAX_BATCH)
+		return -EINVAL;
+	if (!n)
+		return 0;
+	c = (struct rpc_syscall *)(inf->local + inf->batch_off);
+	for (i = 0; i < n; i++) {
+		c[i].nr = calls[i].nr;
+		memcpy(c[i].a, calls[i].args, sizeof(c[i].a));
+		c[i].ret = -ENOSYS;
+	}
+	err = rpc(inf, &m, NULL, 0, NULL, 0, NULL);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		calls[i].ret = c[i].ret;
+	return 0;
 }
 
 COMPEL_API int compel_infect__ping(struct compel_infect *inf)

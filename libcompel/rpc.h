@@ -14,6 +14,7 @@
 #define RPC_PING 4      /* nothing, reply at once */
 #define RPC_GET_FDS 5   /* args: int32 fds[n]; reply carries them */
 #define RPC_PUT_FDS 6   /* args: int32 targets[n]; dup3 the passed fds there */
+#define RPC_SYSCALLS 7  /* batch: struct compel_syscall[len] at boot->batch */
 
 struct rpc_msg {
 	uint32_t cmd;
@@ -22,6 +23,14 @@ struct rpc_msg {
 	uint64_t len;
 	int64_t ret;
 	uint64_t a[6];
+};
+
+/* The layout of struct compel_syscall (compel.h), which the freestanding
+ * parasite does not include. */
+struct rpc_syscall {
+	int64_t nr;
+	uint64_t a[6];
+	int64_t ret;
 };
 
 #define BOOT_MAGIC 0x43504d43u
@@ -38,6 +47,7 @@ struct rpc_boot {
 	uint64_t map_len;
 	uint64_t args;
 	uint64_t args_size;
+	uint64_t batch;       /* RPC_SYSCALLS' calls (struct rpc_syscall[]) */
 	struct compel_pctx ctx;
 	/* The thread was interrupted in a sleep the kernel restarts from its
 	 * restart block (ERESTART_RESTARTBLOCK), which rt_sigreturn resets.

@@ -290,15 +290,18 @@ int compel_thread_set_undo(struct compel_thread *t, const struct arch_undo *u, u
 	return 0;
 }
 
-COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long nr,
-				     const uint64_t args[6])
+COMPEL_API int compel_remote_syscalls(struct compel_thread *t, struct compel_syscall *calls,
+				      unsigned n)
 {
-	static const uint64_t zero[6];
 	struct arch_regs r, r2;
-	int err, err2;
+	bool resets = false;
+	unsigned i;
+	int err = 0, err2;
 
-	if (!t || !ret)
+	if (!t || (n && !calls) || n > COMPEL_MAX_BATCH)
 		return -EINVAL;
+	if (!n)
+		return 0;
 	err = compel_thread_prepare(t);
 	if (err)
 		return err;
@@ -306,31 +309,39 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 	if (err)
 		return err;
 	compel_thread_home(t);
-	r = t->regs;
-	if (t->home_sp) {
-		/* at the task's "syscall; ret" with the way home on the stack:
-		 * should we die before putting the registers back, the thread
-		 * returns to its own state by itself */
-		arch_regs_setup_syscall(&r, t->proc->g_syscall_ret, nr, args ? args : zero);
-		arch_regs_set_sp(&r, t->home_sp);
-	} else {
-		arch_regs_setup_syscall(&r, t->proc->syscall_ip, nr, args ? args : zero);
+	for (i = 0; i < n && !err; i++) {
+		r = t->regs;
+		if (t->home_sp) {
+			/* at the task's "syscall; ret" with the way home on the
+			 * stack: should we die before putting the registers
+			 * back, the thread returns to its own state by itself;
+			 * between the calls of a batch it waits at the exit
+			 * stop of the last, on its way home too */
+			arch_regs_setup_syscall(&r, t->proc->g_syscall_ret, (long)calls[i].nr,
+						calls[i].args);
+			arch_regs_set_sp(&r, t->home_sp);
+		} else {
+			arch_regs_setup_syscall(&r, t->proc->syscall_ip, (long)calls[i].nr,
+						calls[i].args);
+		}
+		/* registers first, then the mask, and the other way round
+		 * after: if we die in between, the way home restores both */
+		err = compel_regs_set_live(t, &r);
+		if (!err && i == 0)
+			err = compel_thread_block(t, 1);
+		if (!err)
+			err = compel_syscall_step(t, PTRACE_SYSCALL); /* entry */
+		if (!err)
+			err = compel_syscall_step(t, PTRACE_SYSCALL); /* exit */
+		if (!err)
+			err = compel_regs_get_live(t, &r);
+		if (!err)
+			calls[i].ret = arch_regs_retval(&r);
+		resets |= arch_syscall_resets_restart((long)calls[i].nr);
 	}
-	/* registers first, then the mask, and the other way round after:
-	 * if we die in between, the way home restores both */
-	err = compel_regs_set_live(t, &r);
-	if (!err)
-		err = compel_thread_block(t, 1);
-	if (err)
-		return err;
-	err = compel_syscall_step(t, PTRACE_SYSCALL); /* entry */
-	if (!err)
-		err = compel_syscall_step(t, PTRACE_SYSCALL); /* exit */
-	if (!err)
-		err = compel_regs_get_live(t, &r);
 	if (err == -ESRCH)
 		return err;
-	if (arch_syscall_resets_restart(nr) && arch_regs_restart_block(&t->regs)) {
+	if (resets && arch_regs_restart_block(&t->regs)) {
 		/* the kernel can no longer restart the thread's sleep:
 		 * re-execute the call (or, inside restart_syscall, return 0) */
 		t->park = t->resume_sigreturn;
@@ -347,12 +358,23 @@ COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long
 		if (!err2)
 			err2 = compel_regs_set_live(t, &t->park);
 	}
-	if (err)
-		return err;
-	if (err2)
-		return err2;
-	*ret = arch_regs_retval(&r);
-	return 0;
+	return err ? err : err2;
+}
+
+COMPEL_API int compel_remote_syscall(struct compel_thread *t, int64_t *ret, long nr,
+				     const uint64_t args[6])
+{
+	struct compel_syscall c = { .nr = nr };
+	int err;
+
+	if (!t || !ret)
+		return -EINVAL;
+	if (args)
+		memcpy(c.args, args, sizeof(c.args));
+	err = compel_remote_syscalls(t, &c, 1);
+	if (!err)
+		*ret = c.ret;
+	return err;
 }
 
 COMPEL_API int compel_remote_mmap(struct compel_thread *t, uint64_t addr, uint64_t len,

@@ -123,6 +123,14 @@ static long run(struct rpc_boot *b, struct rpc_msg *m)
 			ctx->out_fds[i] = a[i];
 		ctx->nr_out_fds = i;
 		return i;
+	case RPC_SYSCALLS: {
+		struct rpc_syscall *c = (struct rpc_syscall *)(uintptr_t)b->batch;
+
+		for (i = 0; i < m->len; i++)
+			c[i].ret = compel_sys6(c[i].nr, (long)c[i].a[0], (long)c[i].a[1], (long)c[i].a[2],
+					       (long)c[i].a[3], (long)c[i].a[4], (long)c[i].a[5]);
+		return i;
+	}
 	case RPC_PUT_FDS:
 		for (i = 0; i < ctx->nr_in_fds && i < m->len; i++) {
 			if (ctx->in_fds[i] != a[i]) {
