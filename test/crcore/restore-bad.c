@@ -5,13 +5,16 @@
  *   - truncated inside the memory, before the memory, before the trailer
  *   - a flipped byte in a page, in a record header
  *   - the PID held by the live original, and by an unreaped zombie
+ *   - an unknown record marked required, before and after the memory
+ * and an unknown record that is not required is skipped, before and after
+ * the memory: those images restore.
  * The image comes from the TEST-ONLY producer (restore-mkimg.h).
  */
 #include "restore-mkimg.h"
 #include "restore-util.h"
 
 static const char *dir;
-static char img[4096], bad[4096], out[4096], errf[4096];
+static char img[4096], bad[4096], out[4096], errf[4096], ximg[4][4096];
 static pid_t victim_pid;
 
 /* Runs cr-assemble -i FILE with stderr to errf; returns its exit code. */
@@ -106,6 +109,21 @@ int main(void)
 		t_fail("test-only dump: %s", c->err);
 	close(fd);
 	mk_release(c);
+	/* the same process with an unknown record, required or not, before
+	 * the memory or after it */
+	for (int k = 0; k < 4; k++) {
+		snprintf(ximg[k], sizeof(ximg[k]), "%s/extra%d.img", dir, k);
+		mk_extra_type = 0xf0aa;
+		mk_extra_flags = k & 1 ? CRIMG_REC_REQUIRED : 0;
+		mk_extra_where = k < 2 ? 1 : 2;
+		usleep(20000); /* let it get back into pause() */
+		fd = open(ximg[k], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (mk_seize(c, victim_pid) < 0 || mk_write(c, fd) < 0)
+			t_fail("test-only dump %d: %s", k, c->err);
+		close(fd);
+		mk_release(c);
+	}
+	mk_extra_where = 0;
 
 	/* the PID is held by the live original */
 	ret = assemble(img, NULL);
@@ -148,6 +166,24 @@ int main(void)
 	expect("flipped page byte", assemble(bad, NULL), 5, "payload checksum mismatch");
 	copy_part(size, (int64_t)(last_pages + 9));
 	expect("flipped header byte", assemble(bad, NULL), 5, "header checksum mismatch");
+
+	expect("unknown required record before the memory", assemble(ximg[1], NULL), 5, "required");
+	expect("unknown required record after the memory", assemble(ximg[3], NULL), 5,
+	       "after the memory records is not supported");
+	for (int k = 0; k < 4; k += 2) {
+		ret = assemble(ximg[k], NULL);
+		if (ret != 0)
+			t_fail("unknown optional record %s: cr-assemble exited %d: %s",
+			       k ? "after the memory" : "before the memory", ret, errtext());
+		kill(victim_pid, SIGTERM);
+		if (!ru_wait_line(out, "PASS", 5000))
+			t_fail("unknown optional record: the restored process did not pass");
+		ru_wait_gone(victim_pid, 3000);
+		for (int i = 0; i < 300 && kill(victim_pid, 0) == 0; i++)
+			usleep(10000); /* reaped by init, slowly */
+		truncate(out, 0);
+		t_log("unknown optional record %s: skipped, restored", k ? "after the memory" : "before the memory");
+	}
 
 	/* and the good image still restores */
 	ret = assemble(img, NULL);

@@ -665,6 +665,25 @@ static inline int mk_pages(struct mk_ctx *c, struct crimg_writer *w, struct mk_v
 	return 0;
 }
 
+/* Tests of unknown records: one record of this type and flags is added
+ * before the MM record (where 1) or after the pages (where 2). */
+static uint32_t mk_extra_type, mk_extra_flags;
+static int mk_extra_where;
+
+static inline int mk_extra(struct mk_ctx *c, struct crimg_writer *w, int where)
+{
+	int r;
+
+	if (mk_extra_where != where)
+		return 0;
+	r = crimg_writer__add_bytes(w, mk_extra_type, mk_extra_flags, "extra", 5);
+	if (r < 0) {
+		errno = -r;
+		return mk_fail(c, "write the extra record");
+	}
+	return 0;
+}
+
 /* Writes a whole stream of the seized victim to fd.  0 or -1 (c->err). */
 static inline int mk_write(struct mk_ctx *c, int fd)
 {
@@ -679,7 +698,8 @@ static inline int mk_write(struct mk_ctx *c, int fd)
 		return mk_fail(c, "writer");
 	}
 	if (mk_proc(c, w) < 0 || mk_threads(c, w) < 0 || mk_sigactions(c, w) < 0 ||
-	    mk_files(c, w) < 0 || mk_mm(c, w, v, &nv) < 0 || mk_pages(c, w, v, nv) < 0) {
+	    mk_files(c, w) < 0 || mk_extra(c, w, 1) < 0 || mk_mm(c, w, v, &nv) < 0 ||
+	    mk_pages(c, w, v, nv) < 0 || mk_extra(c, w, 2) < 0) {
 		crimg_writer__free(w);
 		return -1;
 	}
