@@ -655,6 +655,14 @@ COMPEL_API int compel_thread__set_regset(struct compel_thread *t, uint32_t type,
 		return err;
 	if (!buf)
 		return -EINVAL;
+	if (t->home_tried && !t->homing) {
+		/* the way home holds the old state: write it again at the next
+		 * remote operation */
+		free(t->home_buf);
+		t->home_buf = NULL;
+		t->home_sp = 0;
+		t->home_tried = false;
+	}
 	if (type == NT_PRSTATUS) {
 		if (len != sizeof(t->resume.r))
 			return -EINVAL;
