@@ -340,6 +340,37 @@ static int check_epoll(pid_t pid, int fd, char *why, size_t len)
 	return r;
 }
 
+#define MAX_MEMFD (16u << 20)
+
+/* A memfd the process maps is refused for now: its pages belong to the
+ * MM record, and the restorer makes its own object for them. */
+static int check_memfd(pid_t pid, int fd, const struct stat *st, const char *link, char *why,
+		       size_t len)
+{
+	char *maps = proc_read("/proc/%d/maps", (int)pid), *l;
+	char ino[32];
+
+	if (!maps)
+		return fmt_err(why, len, -errno, "cannot read the mappings of %d: %s", (int)pid,
+			       strerror(errno));
+	snprintf(ino, sizeof(ino), " %llu ", (unsigned long long)st->st_ino);
+	for (l = maps; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char *e = strchr(l, '\n'), *p = strstr(l, ino), *m = strstr(l, "/memfd:");
+
+		if (p && m && (!e || (p < e && m < e))) {
+			free(maps);
+			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a memfd (%s) that "
+				       "the process also maps: not supported yet", (int)pid, fd, link);
+		}
+	}
+	free(maps);
+	if ((uint64_t)st->st_size > MAX_MEMFD)
+		return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a memfd (%s) of %llu bytes, "
+			       "more than %u: not supported yet", (int)pid, fd, link,
+			       (unsigned long long)st->st_size, MAX_MEMFD);
+	return 1;
+}
+
 int fd_dump_check(pid_t pid, int fd, const struct stat *st, const char *link, char *why, size_t len)
 {
 	const char *a = anon_name(link);
@@ -352,6 +383,8 @@ int fd_dump_check(pid_t pid, int fd, const struct stat *st, const char *link, ch
 			return check_epoll(pid, fd, why, len);
 		return 0;
 	}
+	if (!strncmp(link, "/memfd:", 7))
+		return check_memfd(pid, fd, st, link, why, len);
 	if (S_ISFIFO(st->st_mode)) {
 		pid_t other;
 
@@ -1012,6 +1045,72 @@ static int fill_fown(struct crcore_dump *d, Crimg__Fd *f)
 	return 0;
 }
 
+static int fill_memfd(struct crcore_dump *d, Crimg__Fd *f, const char *link, bool first)
+{
+	Crimg__MemfdState *m = zalloc(sizeof(*m));
+	char path[64], *name;
+	size_t l;
+	int src, seals;
+
+	if (!m)
+		return dump_err(d, -ENOMEM, "out of memory");
+	crimg__memfd_state__init(m);
+	name = keep(strdup(link + 7));
+	if (!name)
+		return dump_err(d, -ENOMEM, "out of memory");
+	l = strlen(name);
+	if (l > 10 && !strcmp(name + l - 10, " (deleted)"))
+		name[l - 10] = 0;
+	m->name = name;
+	f->kind = CRIMG__FD_KIND__FD_MEMFD;
+	f->memfd = m;
+	/* not a deleted file of FILE_DATA: its contents are here */
+	f->has_deleted = 0;
+	f->deleted = 0;
+	if (!first)
+		return 0;
+	m->has_first = 1;
+	m->first = 1;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)d->pid, f->fd);
+	src = open(path, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return dump_err(d, -errno, "fd %d: cannot open its memfd to read it: %s", f->fd,
+				strerror(errno));
+	seals = fcntl(src, F_GET_SEALS);
+	if (seals >= 0) {
+		m->has_seals = 1;
+		m->seals = (uint32_t)seals;
+	}
+	if (f->size > MAX_MEMFD) {
+		close(src);
+		return dump_err(d, -EOPNOTSUPP, "fd %d is a memfd of more than %u bytes: not "
+				"supported yet", f->fd, MAX_MEMFD);
+	}
+	if (f->size) {
+		uint8_t *buf = zalloc((size_t)f->size);
+		size_t got = 0;
+
+		if (!buf) {
+			close(src);
+			return dump_err(d, -ENOMEM, "out of memory");
+		}
+		while (got < f->size) {
+			ssize_t n = pread(src, buf + got, (size_t)f->size - got, (off_t)got);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break; /* shrank meanwhile: zeroes, the size was recorded */
+			got += (size_t)n;
+		}
+		m->has_data = 1;
+		m->data.data = buf;
+		m->data.len = (size_t)f->size;
+	}
+	close(src);
+	return 0;
+}
+
 int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dump **ret)
 {
 	struct fd_dump *fdd = calloc(1, sizeof(*fdd));
@@ -1039,7 +1138,9 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 				break;
 		}
 		a = anon_name(link);
-		if (a) {
+		if (!strncmp(link, "/memfd:", 7) && S_ISREG(f->mode)) {
+			r = fill_memfd(d, f, link, first);
+		} else if (a) {
 			if (!first)
 				continue; /* a dup: the description's state is on its first fd */
 			r = fill_fdinfo_kind(d, f, a);

@@ -22,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -81,6 +82,7 @@ bool fd_rst_handles(uint32_t kind)
 	case CRIMG__FD_KIND__FD_UNIX:
 	case CRIMG__FD_KIND__FD_INET:
 	case CRIMG__FD_KIND__FD_INOTIFY:
+	case CRIMG__FD_KIND__FD_MEMFD:
 		return true;
 	default:
 		return false;
@@ -277,6 +279,61 @@ static int open_inotify(const Crimg__Fd *f, char *err, size_t len)
 	if (r < 0) {
 		close(fd);
 		return r;
+	}
+	return fd;
+}
+
+static int open_memfd(struct fd_rst *fr, const Crimg__Files *files, const Crimg__Fd *f, char *err,
+		      size_t len)
+{
+	struct obj *o;
+	char p[64];
+	int fd;
+
+	if (!f->memfd || !f->has_ino)
+		return err_(err, len, -EPROTO, "fd %d: a memfd without its state", f->fd);
+	o = obj_find(fr, CRIMG__FD_KIND__FD_MEMFD, f->dev, f->ino);
+	if (!o) {
+		const Crimg__MemfdState *st = NULL;
+		const Crimg__Fd *sf = f;
+		int m, r;
+
+		for (size_t i = 0; i < files->n_fds; i++) {
+			const Crimg__Fd *g = files->fds[i];
+
+			if (g->memfd && g->has_ino && g->ino == f->ino && g->dev == f->dev && g->memfd->first) {
+				st = g->memfd;
+				sf = g;
+			}
+		}
+		/* sealing allowed always: seals (F_SEAL_SEAL too) come after the contents */
+		m = memfd_create(f->memfd->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (m < 0)
+			return err_(err, len, -errno, "fd %d: memfd_create(%s): %s", f->fd, f->memfd->name,
+				    strerror(errno));
+		o = obj_add(fr, CRIMG__FD_KIND__FD_MEMFD, f->dev, f->ino, m, -1);
+		if (!o) {
+			close(m);
+			return err_(err, len, -ENOMEM, "out of memory");
+		}
+		if (st && st->has_data && (r = write_all(m, st->data.data, st->data.len)) < 0)
+			return err_(err, len, r, "fd %d: fill the memfd: %s", f->fd, strerror(-r));
+		if (sf->has_size && ftruncate(m, (off_t)sf->size) < 0)
+			return err_(err, len, -errno, "fd %d: size the memfd: %s", f->fd, strerror(errno));
+		if (st && st->has_seals && st->seals && fcntl(m, F_ADD_SEALS, (int)st->seals) < 0)
+			return err_(err, len, -errno, "fd %d: seal the memfd (0x%x): %s", f->fd, st->seals,
+				    strerror(errno));
+	}
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", o->fd[0]);
+	fd = open(p, ((int)f->flags & O_ACCMODE) | O_CLOEXEC);
+	if (fd < 0)
+		return err_(err, len, -errno, "fd %d: open the memfd: %s", f->fd, strerror(errno));
+	if (f->has_pos && lseek(fd, f->pos, SEEK_SET) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return err_(err, len, r, "fd %d: seek the memfd to %" PRId64 ": %s", f->fd, f->pos,
+			    strerror(-r));
 	}
 	return fd;
 }
@@ -643,6 +700,9 @@ int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *s
 		break;
 	case CRIMG__FD_KIND__FD_INOTIFY:
 		fd = open_inotify(f, err, len);
+		break;
+	case CRIMG__FD_KIND__FD_MEMFD:
+		fd = open_memfd(fr, files, f, err, len);
 		break;
 	default:
 		return err_(err, len, -EOPNOTSUPP, "fd %d: kind %u is not one of fd-restore's", f->fd,

@@ -2,7 +2,7 @@
 # fd kinds beyond regular files (docs/fds.md): a victim holding eventfds,
 # timerfds and a signalfd / pipes and a FIFO with data / an epoll watch
 # list / unix socket pairs with queued data and listening sockets / UDP
-# and listening TCP sockets / inotify watches is dumped with cr-dump, killed, and restored
+# and listening TCP sockets / inotify watches / memfds is dumped with cr-dump, killed, and restored
 # with cr-assemble; the restored victim checks its fds itself after
 # SIGTERM and writes PASS.  One mode also goes through a pipe
 # (cr-dump | cr-assemble) and one with --leave-running (restored once
@@ -50,9 +50,10 @@ run() { # MODE FORM
 	gone $r || fail "$m $form: the restored victim did not exit"
 }
 
-for m in ${FD_KINDS:-event pipe epoll unix inet inotify}; do
+for m in ${FD_KINDS:-event pipe epoll unix inet inotify memfd}; do
 	run $m file
 done
 run pipe pipe
 run unix running
+run memfd running
 echo PASS

@@ -66,7 +66,11 @@ int main(int argc, char **argv)
 		if (open("/dev/ptmx", O_RDWR | O_NOCTTY) < 0)
 			return 2;
 	} else if (!strcmp(m, "memfd")) {
-		if (memfd_create("fz", 0) < 0)
+		/* a memfd it also maps (an unmapped one is supported) */
+		int mfd = memfd_create("fz", 0);
+
+		if (mfd < 0 || ftruncate(mfd, 4096) < 0 ||
+		    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0) == MAP_FAILED)
 			return 2;
 	} else if (!strcmp(m, "sysv")) {
 		int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);

@@ -14,6 +14,8 @@
  *           ways, a stream pair whose peer is closed, named and abstract
  *           listening sockets
  *   inet    a bound UDP socket, a listening TCP socket (loopback)
+ *   memfd   a sealed memfd with a hole at an offset, a second one with a dup
+ *           and a second open file description
  *   inotify an inotify fd with watches 2 and 3 (1 removed: a gap to keep)
  * The directory of OUTFILE holds the FIFO and the named socket.
  */
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -412,6 +415,64 @@ static void inet_check(void)
 	close(s);
 }
 
+/* ---- memfd ------------------------------------------------------------------- */
+#define MEM_BYTES 100000
+static int mf1, mf2, mf2dup, mf2re;
+
+static void memfd_prep(void)
+{
+	uint8_t *buf = malloc(MEM_BYTES);
+	char p[64];
+
+	for (size_t i = 0; i < MEM_BYTES; i++)
+		buf[i] = pat(i);
+	mf1 = memfd_create("vf-mem", MFD_ALLOW_SEALING);
+	mf2 = memfd_create("vf-other", MFD_CLOEXEC);
+	if (mf1 < 0 || mf2 < 0 || write(mf1, buf, MEM_BYTES) != MEM_BYTES || ftruncate(mf1, 2 * MEM_BYTES) < 0 ||
+	    fcntl(mf1, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0 || lseek(mf1, 1234, SEEK_SET) != 1234)
+		DIE("memfd 1");
+	if (write(mf2, "small contents", 14) != 14)
+		DIE("memfd 2");
+	mf2dup = dup(mf2);
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", mf2);
+	mf2re = open(p, O_RDONLY);
+	if (mf2dup < 0 || mf2re < 0 || lseek(mf2re, 5, SEEK_SET) != 5)
+		DIE("memfd 2 reopen");
+	free(buf);
+}
+
+static void memfd_check(void)
+{
+	uint8_t *buf = malloc(2 * MEM_BYTES);
+	char p[64], l[128];
+	struct stat a, b;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", mf1);
+	n = readlink(p, l, sizeof(l) - 1);
+	l[n > 0 ? n : 0] = 0;
+	CHECK(!strcmp(l, "/memfd:vf-mem (deleted)"), "memfd name: %s", l);
+	CHECK(fcntl(mf1, F_GET_SEALS) == (F_SEAL_SHRINK | F_SEAL_GROW), "memfd seals 0x%x", fcntl(mf1, F_GET_SEALS));
+	CHECK(fcntl(mf2, F_GET_SEALS) == F_SEAL_SEAL, "memfd 2 allows sealing now");
+	CHECK(fstat(mf1, &a) == 0 && a.st_size == 2 * MEM_BYTES, "memfd size %lld", (long long)a.st_size);
+	CHECK(lseek(mf1, 0, SEEK_CUR) == 1234, "memfd offset %lld", (long long)lseek(mf1, 0, SEEK_CUR));
+	CHECK(pread(mf1, buf, 2 * MEM_BYTES, 0) == 2 * MEM_BYTES, "memfd read");
+	for (size_t i = 0; i < 2 * MEM_BYTES; i++)
+		if (buf[i] != (i < MEM_BYTES ? pat(i) : 0)) {
+			CHECK(0, "memfd byte %zu differs", i);
+			break;
+		}
+	CHECK(lseek(mf2, 0, SEEK_CUR) == 14 && lseek(mf2re, 0, SEEK_CUR) == 5, "memfd 2 offsets differ");
+	CHECK(!(fcntl(mf2dup, F_GETFD) & FD_CLOEXEC) && (fcntl(mf2, F_GETFD) & FD_CLOEXEC), "memfd 2 cloexec flags");
+	CHECK(lseek(mf2dup, 0, SEEK_SET) == 0 && lseek(mf2, 0, SEEK_CUR) == 0, "memfd 2 dup does not share the offset");
+	CHECK(lseek(mf2re, 0, SEEK_CUR) == 5, "memfd 2 reopen shares the offset");
+	CHECK(fstat(mf2, &a) == 0 && fstat(mf2re, &b) == 0 && a.st_ino == b.st_ino, "memfd 2 reopen is another memfd");
+	CHECK(pwrite(mf2, "S", 1, 0) == 1 && pread(mf2re, p, 14, 0) == 14 && !memcmp(p, "Small contents", 14),
+	      "memfd 2: contents not shared");
+	CHECK((fcntl(mf2re, F_GETFL) & O_ACCMODE) == O_RDONLY, "memfd 2 reopen is not read-only");
+	free(buf);
+}
+
 /* ---- inotify ----------------------------------------------------------------- */
 static int ino_fd;
 static char ino_dir[4200], ino_file[4300];
@@ -497,6 +558,8 @@ int main(int argc, char **argv)
 		inet_prep();
 	else if (!strcmp(m, "inotify"))
 		inotify_prep();
+	else if (!strcmp(m, "memfd"))
+		memfd_prep();
 	else
 		return 2;
 	say("READY");
@@ -513,6 +576,8 @@ int main(int argc, char **argv)
 		unix_check();
 	else if (!strcmp(m, "inotify"))
 		inotify_check();
+	else if (!strcmp(m, "memfd"))
+		memfd_check();
 	else
 		inet_check();
 	if (fails)
