@@ -501,6 +501,7 @@ static void inotify_check(void)
 {
 	char buf[4096], p[4400], want[64];
 	struct inotify_event *e = (struct inotify_event *)buf;
+	struct timespec ts;
 	ssize_t n;
 	int f;
 
@@ -513,11 +514,13 @@ static void inotify_check(void)
 	CHECK(fdinfo_has(ino_fd, want), "inotify: the mask of wd 2 differs");
 	CHECK(fcntl(ino_fd, F_GETFL) & O_NONBLOCK, "inotify lost O_NONBLOCK");
 	CHECK(read(ino_fd, buf, sizeof(buf)) < 0 && errno == EAGAIN, "inotify: events queued after the restore");
-	snprintf(p, sizeof(p), "%s/new", ino_dir);
-	f = open(p, O_CREAT | O_WRONLY, 0600);
+	/* a new name each time: the original and the restored copy both check */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(p, sizeof(p), "%s/new-%ld", ino_dir, (long)ts.tv_nsec);
+	f = open(p, O_CREAT | O_EXCL | O_WRONLY, 0600);
 	close(f);
 	n = read(ino_fd, buf, sizeof(buf));
-	CHECK(n > 0 && e->wd == 3 && (e->mask & IN_CREATE) && !strcmp(e->name, "new"),
+	CHECK(n > 0 && e->wd == 3 && (e->mask & IN_CREATE) && !strcmp(e->name, strrchr(p, '/') + 1),
 	      "inotify: no IN_CREATE for wd 3 (%zd bytes)", n);
 	f = open(ino_file, O_WRONLY);
 	CHECK(write(f, "x", 1) == 1, "write the watched file");
