@@ -426,7 +426,7 @@ out:
 	return r;
 }
 
-CRCORE_API int crcore_dump__write_core(struct crcore_dump *d, struct crimg_writer *w)
+static int write_core_one(struct crcore_dump *d, struct crimg_writer *w)
 {
 	struct compel_thread *t;
 	int r;
@@ -451,4 +451,20 @@ CRCORE_API int crcore_dump__write_core(struct crcore_dump *d, struct crimg_write
 out:
 	dump_scratch_drop(d);
 	return r;
+}
+
+/* Every process of the tree in turn (parents first), then the zombies. */
+CRCORE_API int crcore_dump__write_core(struct crcore_dump *d, struct crimg_writer *w)
+{
+	unsigned i;
+	int r = 0;
+
+	tree_for_each(d, i) {
+		r = write_core_one(d, w);
+		if (r < 0) {
+			tree_cur(d, ~0u);
+			return r;
+		}
+	}
+	return tree_write_zombies(d, w);
 }

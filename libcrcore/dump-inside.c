@@ -332,6 +332,7 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 	struct fdent *e = NULL;
 	struct fd_dump *fdd = NULL;
 	Crimg__Fd **ptrs = NULL;
+	bool *first = NULL;
 	char dpath[64];
 	struct dirent *de;
 	size_t n = 0;
@@ -422,16 +423,32 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 		n++;
 	}
 	qsort(ptrs, n, sizeof(*ptrs), fd_cmp);
-	/* The identity of the open file description: the lowest fd that
-	 * shares it (dup, dup2, F_DUPFD). */
+	/* The identity of the open file description, tree-wide: the lowest
+	 * fd that shares it (dup, dup2, F_DUPFD) in the first process of the
+	 * stream that has it; in the root that is the fd, in another process
+	 * pid << 32 | fd (docs/trees.md).  first: this fd carries its state. */
+	first = calloc(n ? n : 1, sizeof(*first));
+	if (!first) {
+		r = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
 		ptrs[i]->has_id = 1;
 		ptrs[i]->id = (uint64_t)ptrs[i]->fd;
-		for (size_t j = 0; j < i; j++) {
+		for (j = 0; j < i; j++) {
 			if (syscall(SYS_kcmp, d->pid, d->pid, KCMP_FILE, ptrs[j]->fd, ptrs[i]->fd) == 0) {
 				ptrs[i]->id = ptrs[j]->id;
 				break;
 			}
+		}
+		if (j == i) {
+			r = tree_fd_id(d, ptrs[i]->fd, ptrs[i]->dev, ptrs[i]->ino, &ptrs[i]->id);
+			if (r < 0)
+				goto out;
+			first[i] = r > 0;
+			r = 0;
 		}
 	}
 	/* the state of pipes, sockets, eventfds... (fd-dump.c) */
@@ -443,9 +460,10 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 	m.fds = ptrs;
 	r = dump_add(d, w, CRIMG_T_FILES, &m.base);
 	for (size_t i = 0; r == 0 && i < n; i++)
-		if (ptrs[i]->deleted && ptrs[i]->id == (uint64_t)ptrs[i]->fd)
+		if (ptrs[i]->deleted && first[i])
 			r = write_file_data(d, w, ptrs[i]->fd, ptrs[i]->size);
 out:
+	free(first);
 	closedir(dir);
 	fd_dump_free(fdd);
 	free(e);
@@ -453,7 +471,7 @@ out:
 	return r;
 }
 
-CRCORE_API int crcore_dump__write_inside(struct crcore_dump *d, struct crimg_writer *w)
+static int write_inside_one(struct crcore_dump *d, struct crimg_writer *w)
 {
 	int r;
 
@@ -463,5 +481,21 @@ CRCORE_API int crcore_dump__write_inside(struct crcore_dump *d, struct crimg_wri
 	if (r == 0)
 		r = write_files(d, w);
 	dump_scratch_drop(d);
+	return r;
+}
+
+/* Every process of the tree in turn. */
+CRCORE_API int crcore_dump__write_inside(struct crcore_dump *d, struct crimg_writer *w)
+{
+	unsigned i;
+	int r = 0;
+
+	tree_for_each(d, i) {
+		r = write_inside_one(d, w);
+		if (r < 0) {
+			tree_cur(d, ~0u);
+			break;
+		}
+	}
 	return r;
 }

@@ -500,9 +500,8 @@ static int write_pages(struct mm_ctx *c)
 	return r;
 }
 
-CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer *w,
-				     const struct crcore_mm_opts *opts,
-				     struct crcore_mm_stats *stats)
+static int write_mm_one(struct crcore_dump *d, struct crimg_writer *w,
+			const struct crcore_mm_opts *opts, struct crcore_mm_stats *stats)
 {
 	struct crcore_mm_opts o = { sizeof(o) };
 	struct crcore_mm_stats stz;
@@ -613,7 +612,10 @@ CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer 
 			r = scan_pagemap(&c, pmfd, (uint32_t)i);
 			break;
 		case CRIMG__VMA_KIND__VMA_ANON_SHARED:
-			r = scan_shared(&c, (uint32_t)i);
+			/* a shared object's pages travel once, with the first
+			 * process of the stream that maps them (docs/trees.md) */
+			r = tree_shm_seen(d, x->dev, v->ino, v->pgoff, v->pgoff + (v->end - v->start)) ?
+				    0 : scan_shared(&c, (uint32_t)i);
 			break;
 		case CRIMG__VMA_KIND__VMA_VDSO:
 			/* its code, so that a restore on another kernel build can
@@ -684,5 +686,30 @@ out:
 	free(c.kind);
 	free(c.runs);
 	proc_vmas_free(c.v, c.nv);
+	return r;
+}
+
+/* Every process of the tree in turn: MM then its PAGES. */
+CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer *w,
+				     const struct crcore_mm_opts *opts,
+				     struct crcore_mm_stats *stats)
+{
+	struct crcore_mm_stats sum = { 0 }, one;
+	unsigned i;
+	int r = 0;
+
+	tree_for_each(d, i) {
+		r = write_mm_one(d, w, opts, &one);
+		if (r < 0) {
+			tree_cur(d, ~0u);
+			break;
+		}
+		sum.vmas += one.vmas;
+		sum.pages += one.pages;
+		sum.records += one.records;
+		sum.zero_copy_pages += one.zero_copy_pages;
+	}
+	if (stats)
+		*stats = sum;
 	return r;
 }

@@ -19,9 +19,14 @@
 
 #define CRCORE_LOCAL __attribute__((visibility("hidden")))
 
+struct tree_dump;
+
 struct crcore_dump {
-	pid_t pid;
-	struct compel_proc *proc;
+	pid_t pid;               /* the process being written (the root between stages) */
+	struct compel_proc *proc; /* its handle, lent by tree */
+	pid_t root;              /* the pid named by the user */
+	struct compel_tree *tree; /* every live process of the tree, parents first */
+	struct tree_dump *td;    /* tree-dump.c: zombies, shared objects, open files */
 	uint32_t end;            /* CRCORE_END_* requested for the last stage */
 	uint64_t scratch;        /* scratch memory in the process for remote calls */
 #define SCRATCH_SIZE 1024u
@@ -113,5 +118,26 @@ CRCORE_LOCAL int dump_rread(struct crcore_dump *d, uint64_t addr, void *buf, siz
 /* write a message record, REQUIRED */
 CRCORE_LOCAL int dump_add(struct crcore_dump *d, struct crimg_writer *w, uint32_t type,
 			  const ProtobufCMessage *m);
+
+/* ---- tree-dump.c: the processes of the tree (docs/trees.md) ---------- */
+/* Makes process i of the tree (0 the root) the one d->pid/d->proc name;
+ * false past the end (the root is current again then). */
+CRCORE_LOCAL bool tree_cur(struct crcore_dump *d, unsigned i);
+#define tree_for_each(d, i) for ((i) = 0; tree_cur((d), (i)); (i)++)
+/* PROC records of the zombie children of the tree (after the live ones). */
+CRCORE_LOCAL int tree_write_zombies(struct crcore_dump *d, struct crimg_writer *w);
+/* The tree-wide identity of the open file description of fd of d->pid:
+ * an earlier process's id when it shares it (kcmp), else *id unchanged
+ * (for the root) or (pid << 32 | fd); remembered for later processes. */
+CRCORE_LOCAL int tree_fd_id(struct crcore_dump *d, int fd, uint64_t dev, uint64_t ino,
+			    uint64_t *id);
+/* Whether the pages of shared object (dev, ino) in [lo, hi) were already
+ * written by an earlier process of this stage; if not, remembers them. */
+CRCORE_LOCAL bool tree_shm_seen(struct crcore_dump *d, uint64_t dev, uint64_t ino,
+				uint64_t lo, uint64_t hi);
+CRCORE_LOCAL void tree_dump_free(struct crcore_dump *d);
+/* Calls check(pid, arg) for every live process below root (children
+ * from /proc, zombies skipped); the first error stops. */
+CRCORE_LOCAL int tree_walk(pid_t root, int (*check)(pid_t pid, void *arg), void *arg);
 
 #endif

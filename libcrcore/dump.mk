@@ -30,3 +30,5 @@ $(B)/obj/crd-parasite/crcore-dump-blob.o: $(CRD_BLOB_C)
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+# the tree tests read images with cr-show
+AREA_TARGETS_crcore += $(B)/bin/cr-show

@@ -153,39 +153,6 @@ static int check_fds(pid_t pid, char *why, size_t len)
 	return err;
 }
 
-static int check_children(pid_t pid, char *why, size_t len)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *dir;
-	int err = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return fmt_err(why, len, -ESRCH, "no such process %d", (int)pid);
-	while (!err && (de = readdir(dir))) {
-		char *c;
-
-		if (de->d_name[0] == '.')
-			continue;
-		c = proc_read("/proc/%d/task/%s/children", (int)pid, de->d_name);
-		if (c && c[0] >= '0' && c[0] <= '9') {
-			int child = atoi(c);
-			struct proc_stat st;
-
-			if (proc_stat_read(child, 0, &st) < 0)
-				strcpy(st.comm, "?");
-			err = fmt_err(why, len, -EOPNOTSUPP,
-				      "process %d has a child process %d (%s): process trees are not supported yet",
-				      (int)pid, child, st.comm);
-		}
-		free(c);
-	}
-	closedir(dir);
-	return err;
-}
-
 static int check_vmas(pid_t pid, char *why, size_t len)
 {
 	struct proc_vma *v;
@@ -259,13 +226,32 @@ static int check_process(pid_t pid, bool traced_ok, char *why, size_t len)
 		return fmt_err(why, len, -EBUSY, "process %d is already traced by %d", (int)pid, t);
 	}
 	free(status);
-	r = check_children(pid, why, len);
-	if (r < 0)
-		return r;
 	r = check_fds(pid, why, len);
 	if (r < 0)
 		return r;
 	return check_vmas(pid, why, len);
+}
+
+struct tree_check {
+	bool traced_ok;
+	char *why;
+	size_t len;
+};
+
+static int check_one(pid_t pid, void *arg)
+{
+	struct tree_check *c = arg;
+
+	return check_process(pid, c->traced_ok, c->why, c->len);
+}
+
+/* The root and every live descendant (zombies are dumped as such). */
+static int check_tree(pid_t root, bool traced_ok, char *why, size_t len)
+{
+	struct tree_check c = { traced_ok, why, len };
+	int r = check_process(root, traced_ok, why, len);
+
+	return r < 0 ? r : tree_walk(root, check_one, &c);
 }
 
 /* ---- seize, adopt, hand over --------------------------------------------- */
@@ -330,22 +316,23 @@ CRCORE_API int crcore_dump__freeze(pid_t pid, const struct crcore_dump_opts *opt
 	r = dump_new(opts, &o, &d);
 	if (r < 0)
 		return r;
-	d->pid = pid;
-	r = check_process(pid, false, o.err, o.errlen);
+	d->pid = d->root = pid;
+	r = check_tree(pid, false, o.err, o.errlen);
 	if (r < 0 || (o.flags & CRCORE_DUMP_CHECK_ONLY)) {
 		free(d);
 		return r;
 	}
 	if (d->log)
 		compel_set_log(compel_log_cb, d, LOG_DEBUG);
-	r = compel_proc_seize(pid, NULL, &d->proc);
+	r = compel_tree_seize(pid, NULL, &d->tree);
 	if (r < 0) {
 		free(d);
 		return seize_err(r, pid, o.err, o.errlen);
 	}
+	d->proc = compel_tree__proc(d->tree, 0);
 	/* Things may have changed between the check and the seize: the
 	 * check that counts is the one done while frozen. */
-	r = check_process(pid, true, o.err, o.errlen);
+	r = check_tree(pid, true, o.err, o.errlen);
 	if (r < 0) {
 		crcore_dump__free(d);
 		return r;
@@ -371,13 +358,13 @@ CRCORE_API int crcore_dump__adopt(const struct crcore_dump_opts *opts, struct cr
 			       "no freeze to take over (%s is not set): run this stage after cr-freeze",
 			       CRCORE_DUMP_PID_ENV);
 	}
-	d->pid = atoi(p);
+	d->pid = d->root = atoi(p);
 	d->end = e ? (uint32_t)atoi(e) : CRCORE_END_KILL;
 	if (d->end > CRCORE_END_STOPPED)
 		d->end = CRCORE_END_KILL;
 	if (d->log)
 		compel_set_log(compel_log_cb, d, LOG_DEBUG);
-	r = compel_proc_seize(d->pid, &adopt_opts, &d->proc);
+	r = compel_tree_seize(d->pid, &adopt_opts, &d->tree);
 	if (r < 0) {
 		int pid = d->pid;
 
@@ -387,13 +374,14 @@ CRCORE_API int crcore_dump__adopt(const struct crcore_dump_opts *opts, struct cr
 				       "process %d is not frozen by this process (did a stage fail?)", pid);
 		return seize_err(r, pid, o.err, o.errlen);
 	}
+	d->proc = compel_tree__proc(d->tree, 0);
 	*ret = d;
 	return 0;
 }
 
 CRCORE_API pid_t crcore_dump__pid(const struct crcore_dump *d)
 {
-	return d->pid;
+	return d->root;
 }
 
 CRCORE_API uint32_t crcore_dump__end_mode(const struct crcore_dump *d)
@@ -410,7 +398,8 @@ CRCORE_API void crcore_dump__free(struct crcore_dump *d)
 {
 	if (!d)
 		return;
-	compel_proc_release(d->proc, 0);
+	compel_tree_release(d->tree, 0);
+	tree_dump_free(d);
 	free(d);
 }
 
@@ -425,13 +414,14 @@ CRCORE_API int crcore_dump__exec_next(struct crcore_dump *d, struct crimg_writer
 	r = crimg_writer__export(w, state, sizeof(state));
 	if (r < 0)
 		return dump_err(d, r, "cannot hand the stream over: %s", strerror(-r));
-	snprintf(num, sizeof(num), "%d", (int)d->pid);
+	snprintf(num, sizeof(num), "%d", (int)d->root);
 	if (setenv(CRIMG_STATE_ENV, state, 1) < 0 || setenv(CRCORE_DUMP_PID_ENV, num, 1) < 0)
 		return dump_err(d, -errno, "setenv: %s", strerror(errno));
 	snprintf(num, sizeof(num), "%u", d->end);
 	if (setenv(CRCORE_DUMP_END_ENV, num, 1) < 0)
 		return dump_err(d, -errno, "setenv: %s", strerror(errno));
-	r = compel_proc_release(d->proc, COMPEL_RELEASE_KEEP);
+	r = compel_tree_release(d->tree, COMPEL_RELEASE_KEEP);
+	d->tree = NULL;
 	d->proc = NULL;
 	if (r < 0)
 		dump_log(d, LOG_WARNING, "release before exec: %s", strerror(-r));
@@ -442,8 +432,9 @@ CRCORE_API int crcore_dump__exec_next(struct crcore_dump *d, struct crimg_writer
 		struct compel_seize_opts adopt_opts = { .sz = sizeof(adopt_opts),
 							.flags = COMPEL_SEIZE_ADOPT };
 
-		if (compel_proc_seize(d->pid, &adopt_opts, &d->proc) == 0)
-			compel_proc_release(d->proc, 0);
+		if (compel_tree_seize(d->root, &adopt_opts, &d->tree) == 0)
+			compel_tree_release(d->tree, 0);
+		d->tree = NULL;
 		d->proc = NULL;
 	}
 	return dump_err(d, -e, "cannot run the next stage %s: %s", argv[0], strerror(e));
@@ -577,15 +568,58 @@ static int cg_wait_event(const char *dir, const char *key, int want, int ms)
 	return -ETIMEDOUT;
 }
 
-static int end_stopped(struct crcore_dump *d)
+/* The cgroup each process came from, for --thaw: the root's path, then a
+ * line "PID PATH" for each process of the tree whose cgroup differs. */
+static int tree_origins(struct crcore_dump *d, char *buf, size_t len)
 {
-	char dir[256], origin[512], path[700], num[16];
+	char o[512];
+	size_t n, first;
 	int r;
 
-	r = cg_origin(d->pid, origin, sizeof(origin));
+	r = cg_origin(d->root, buf, len);
 	if (r < 0)
-		return dump_err(d, r, "cannot find the cgroup v2 of %d: %s", (int)d->pid, strerror(-r));
-	cg_dir(d->pid, dir, sizeof(dir));
+		return dump_err(d, r, "cannot find the cgroup v2 of %d: %s", (int)d->root,
+				strerror(-r));
+	n = first = strlen(buf);
+	for (unsigned i = 1; i < compel_tree__nr_procs(d->tree); i++) {
+		pid_t pid = compel_proc__pid(compel_tree__proc(d->tree, i));
+
+		if (cg_origin(pid, o, sizeof(o)) < 0 || (strlen(o) == first && !strncmp(buf, o, first)))
+			continue;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "\n%d %s", (int)pid, o);
+		if (n >= len)
+			return dump_err(d, -ENAMETOOLONG, "too many cgroups in the tree of %d",
+					(int)d->root);
+	}
+	return 0;
+}
+
+/* The origin of pid in an origins text (see tree_origins). */
+static void origin_of(const char *origins, pid_t pid, char *buf, size_t len)
+{
+	const char *nl = strchr(origins, '\n'), *p;
+	char key[24];
+
+	snprintf(buf, len, "%.*s", nl ? (int)(nl - origins) : (int)strlen(origins), origins);
+	snprintf(key, sizeof(key), "\n%d ", (int)pid);
+	p = strstr(origins, key);
+	if (p) {
+		p += strlen(key);
+		nl = strchr(p, '\n');
+		snprintf(buf, len, "%.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
+	}
+}
+
+static int end_stopped(struct crcore_dump *d)
+{
+	char dir[256], origins[8192], path[700], num[16];
+	unsigned moved = 0, nr = compel_tree__nr_procs(d->tree);
+	int r;
+
+	r = tree_origins(d, origins, sizeof(origins));
+	if (r < 0)
+		return r;
+	cg_dir(d->root, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cr-freeze", CRCORE_FREEZER_ROOT);
 	/* (twice: a --thaw elsewhere may remove the empty parent meanwhile) */
 	for (int i = 0; i < 2; i++) {
@@ -596,7 +630,7 @@ static int end_stopped(struct crcore_dump *d)
 		if (errno != ENOENT || i)
 			return dump_err(d, -errno, "cannot create %s: %s", dir, strerror(errno));
 	}
-	r = save_origin(d->pid, dir, origin);
+	r = save_origin(d->root, dir, origins);
 	if (r < 0)
 		goto undo_dir;
 	/* Freeze the empty cgroup first: a task that enters a frozen cgroup
@@ -605,12 +639,17 @@ static int end_stopped(struct crcore_dump *d)
 	r = write_file(path, "1");
 	if (r < 0)
 		goto undo_dir;
+	/* every process of the tree, all still in their ptrace-stop */
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(num, sizeof(num), "%d", (int)d->pid);
-	r = write_file(path, num);
-	if (r < 0)
-		goto undo_dir;
-	r = compel_proc_release(d->proc, 0);
+	for (moved = 0; moved < nr; moved++) {
+		snprintf(num, sizeof(num), "%d",
+			 (int)compel_proc__pid(compel_tree__proc(d->tree, moved)));
+		r = write_file(path, num);
+		if (r < 0)
+			goto undo_dir;
+	}
+	r = compel_tree_release(d->tree, 0);
+	d->tree = NULL;
 	d->proc = NULL;
 	if (r < 0)
 		dump_log(d, LOG_WARNING, "detach: %s", strerror(-r));
@@ -618,33 +657,46 @@ static int end_stopped(struct crcore_dump *d)
 		dump_log(d, LOG_WARNING, "%s did not report frozen", dir);
 	return 0;
 undo_dir:
-	dump_err(d, r, "cannot hand %d over to the cgroup freezer %s: %s", (int)d->pid, dir,
-		 strerror(-r));
+	dump_err(d, r, "cannot hand the tree of %d over to the cgroup freezer %s: %s",
+		 (int)d->root, dir, strerror(-r));
+	/* the processes moved so far go back (still traced: they never ran) */
+	while (moved--) {
+		char o[512], back[700];
+		pid_t pid = compel_proc__pid(compel_tree__proc(d->tree, moved));
+
+		origin_of(origins, pid, o, sizeof(o));
+		snprintf(back, sizeof(back), "%s%s/cgroup.procs", CRCORE_FREEZER_ROOT, o);
+		snprintf(num, sizeof(num), "%d", (int)pid);
+		write_file(back, num);
+	}
 	rmdir(dir);
-	forget_origin(d->pid);
+	forget_origin(d->root);
 	return r;
 }
 
 int dump_end(struct crcore_dump *d, uint32_t mode)
 {
 	int r = 0;
-	pid_t pid = d->pid;
+	pid_t pid = d->root;
 
+	tree_cur(d, ~0u);
 	switch (mode) {
 	case CRCORE_END_KILL:
 		/* SIGKILL to a ptrace-stopped process acts at once: it never
 		 * runs user code again.  Its memory is freed afterwards, which
 		 * for a large process takes a while: we do not wait for that. */
-		r = compel_proc_release(d->proc, COMPEL_RELEASE_KILL);
+		r = compel_tree_release(d->tree, COMPEL_RELEASE_KILL);
+		d->tree = NULL;
 		d->proc = NULL;
 		if (r == -ESRCH)
 			r = 0;
 		break;
 	case CRCORE_END_RUNNING:
-		r = compel_proc_release(d->proc, 0);
+		r = compel_tree_release(d->tree, 0);
+		d->tree = NULL;
 		d->proc = NULL;
 		if (r < 0)
-			dump_err(d, r, "cannot let %d run on: %s", (int)pid, strerror(-r));
+			dump_err(d, r, "cannot let the tree of %d run on: %s", (int)pid, strerror(-r));
 		break;
 	case CRCORE_END_STOPPED:
 		r = end_stopped(d);
@@ -668,7 +720,7 @@ CRCORE_API int crcore_dump__end(struct crcore_dump *d, uint32_t mode)
 
 static int freezer_end(pid_t pid, bool kill_it, char *err, size_t errlen)
 {
-	char dir[256], origin[512], path[800], num[16];
+	char dir[256], origins[8192], path[800], num[24];
 	int r;
 
 	cg_dir(pid, dir, sizeof(dir));
@@ -682,23 +734,42 @@ static int freezer_end(pid_t pid, bool kill_it, char *err, size_t errlen)
 			return fmt_err(err, errlen, r, "cannot kill the tasks of %s: %s", dir, strerror(-r));
 		cg_wait_event(dir, "populated", 0, 2000);
 	} else {
-		r = load_origin(pid, dir, origin, sizeof(origin));
+		char *procs, *p, *end;
+
+		r = load_origin(pid, dir, origins, sizeof(origins));
 		if (r < 0)
-			snprintf(origin, sizeof(origin), "/");
-		snprintf(path, sizeof(path), "%s%s/cgroup.procs", CRCORE_FREEZER_ROOT, origin);
-		snprintf(num, sizeof(num), "%d", (int)pid);
-		r = write_file(path, num);
-		if (r < 0) {
-			/* the original cgroup is gone: thaw in place, then
-			 * move to the root */
-			snprintf(path, sizeof(path), "%s/cgroup.procs", CRCORE_FREEZER_ROOT);
-			r = write_file(path, num);
+			snprintf(origins, sizeof(origins), "/");
+		/* every process of the tree, each back where it came from
+		 * (moving it out thaws it) */
+		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+		procs = proc_read("%s", path);
+		if (!procs)
+			return fmt_err(err, errlen, -errno, "cannot read %s: %s", path, strerror(errno));
+		for (p = procs, r = 0;; p = end) {
+			long x = strtol(p, &end, 10);
+			char origin[512];
+			int e;
+
+			if (end == p)
+				break;
+			origin_of(origins, (pid_t)x, origin, sizeof(origin));
+			snprintf(path, sizeof(path), "%s%s/cgroup.procs", CRCORE_FREEZER_ROOT, origin);
+			snprintf(num, sizeof(num), "%ld", x);
+			e = write_file(path, num);
+			if (e < 0) {
+				/* the original cgroup is gone: the root */
+				snprintf(path, sizeof(path), "%s/cgroup.procs", CRCORE_FREEZER_ROOT);
+				e = write_file(path, num);
+			}
+			if (e < 0 && e != -ESRCH && !r)
+				r = e;
 		}
+		free(procs);
 		if (r < 0) {
 			snprintf(path, sizeof(path), "%s/cgroup.freeze", dir);
 			write_file(path, "0");
-			return fmt_err(err, errlen, r, "cannot move %d out of %s: %s", (int)pid, dir,
-				       strerror(-r));
+			return fmt_err(err, errlen, r, "cannot move the tree of %d out of %s: %s",
+				       (int)pid, dir, strerror(-r));
 		}
 	}
 	for (int i = 0; i < 400; i++) {
