@@ -1411,37 +1411,63 @@ static int wait_stop(struct crcore_restore *rs, pid_t tid, int *status)
 	}
 }
 
-/* Runs munmap(area) inside the main thread, from the "syscall" gadget of
- * the blob: it stops at the syscall exit and never fetches what follows. */
-static int unmap_area(struct crcore_restore *rs, pid_t tid)
+/*
+ * Runs one system call inside a stopped thread, from the "syscall; ud2"
+ * gadget of the blob: PTRACE_SYSCALL to its entry and its exit, where it
+ * stops before fetching the next instruction (so even munmap of the
+ * blob itself is fine).  Returns 0 with the call's result in *res, or an
+ * error of ours; the thread is left at the syscall-exit stop.
+ */
+static int inject(struct crcore_restore *rs, pid_t tid, long nr, uint64_t a, uint64_t b,
+		  int64_t *res)
 {
-	struct user_regs_struct saved, r;
+	struct user_regs_struct r;
 	int st, ret;
 
-	if (ptrace(PTRACE_GETREGS, tid, 0, &saved) < 0)
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
 		return sysfail(rs, -errno, "read registers of thread %d", (int)tid);
-	r = saved;
 	r.rip = (uint64_t)(uintptr_t)rs->area + RST_GADGET_OFF;
-	r.rax = __NR_munmap;
+	r.rax = (uint64_t)nr;
 	r.orig_rax = (uint64_t)-1;
-	r.rdi = (uint64_t)(uintptr_t)rs->area;
-	r.rsi = rs->area_len;
+	r.rdi = a;
+	r.rsi = b;
+	r.rdx = r.r10 = r.r8 = r.r9 = 0;
 	if (ptrace(PTRACE_SETREGS, tid, 0, &r) < 0)
 		return sysfail(rs, -errno, "set registers of thread %d", (int)tid);
 	for (int step = 0; step < 2; step++) {
 		if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
-			return sysfail(rs, -errno, "resume thread %d for munmap", (int)tid);
+			return sysfail(rs, -errno, "resume thread %d for a system call", (int)tid);
 		ret = wait_stop(rs, tid, &st);
 		if (ret < 0)
 			return ret;
 		if (WSTOPSIG(st) != (SIGTRAP | 0x80))
-			return fail(rs, -EIO, "thread %d: unexpected stop (signal %d) while unmapping "
-				    "the restorer", (int)tid, WSTOPSIG(st));
+			return fail(rs, -EIO, "thread %d: unexpected stop (signal %d) in system call %ld",
+				    (int)tid, WSTOPSIG(st), nr);
 	}
 	if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
 		return sysfail(rs, -errno, "read registers of thread %d", (int)tid);
-	if ((int64_t)r.rax < 0)
-		return sysfail(rs, (int)(int64_t)r.rax, "unmap the restorer area in the process");
+	*res = (int64_t)r.rax;
+	return 0;
+}
+
+/* Inside the main thread: the parent-death signal that kept the half-built
+ * process from outliving us goes (the threads are ours through ptrace
+ * with PTRACE_O_EXITKILL now), then the restorer area is unmapped. */
+static int unmap_area(struct crcore_restore *rs, pid_t tid)
+{
+	int64_t v = 0;
+	int st, ret;
+
+	ret = inject(rs, tid, __NR_prctl, PR_SET_PDEATHSIG, 0, &v);
+	if (ret < 0)
+		return ret;
+	if (v < 0)
+		return sysfail(rs, (int)v, "clear the parent-death signal");
+	ret = inject(rs, tid, __NR_munmap, (uint64_t)(uintptr_t)rs->area, rs->area_len, &v);
+	if (ret < 0)
+		return ret;
+	if (v < 0)
+		return sysfail(rs, (int)v, "unmap the restorer area in the process");
 	/* back into a stop inside signal delivery, like the other threads,
 	 * where the kernel's syscall restart logic still runs after detach */
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 || ptrace(PTRACE_CONT, tid, 0, 0) < 0)

@@ -1071,7 +1071,6 @@ static void thread_setup(struct rst_thread *t, int main)
 			die(r, "set the signal stack of thread %u", t->tid);
 	}
 	sys_set_tid_address(t->clear_child_tid);
-	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	set_creds();
 	if (P->no_new_privs) {
 		r = sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
