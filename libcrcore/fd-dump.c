@@ -27,6 +27,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <linux/inet_diag.h>
 #include <netinet/in.h>
 
 #include "dump.h"
@@ -234,6 +235,52 @@ static int unix_diag(uint64_t ino, struct unix_info *ui)
 out:
 	close(s);
 	return r;
+}
+
+/* The backlog of a listening TCP socket (inet_diag: idiag_wqueue is
+ * sk_max_ack_backlog for a listener), or 0 if not found. */
+static uint32_t tcp_backlog(int family, uint64_t ino)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_TCP,
+		       .idiag_states = 1u << TCP_LISTEN_ },
+	};
+	union {
+		struct nlmsghdr h;
+		char b[16384];
+	} buf;
+	uint32_t found = 0;
+	bool done = false;
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	if (s < 0)
+		return 0;
+	if (send(s, &req, sizeof(req), 0) < 0)
+		done = true;
+	while (!done) {
+		ssize_t n = recv(s, &buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (n <= 0)
+			break;
+		for (h = &buf.h; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct inet_diag_msg *m = NLMSG_DATA(h);
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (m->idiag_inode == ino && !found)
+				found = m->idiag_wqueue;
+		}
+	}
+	close(s);
+	return found;
 }
 
 /* ---- the check -------------------------------------------------------------------- */
@@ -993,6 +1040,8 @@ static int fill_socket(struct crcore_dump *d, Crimg__Fd *f, bool first)
 		if (getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &v, &sl) == 0 && v) {
 			in->has_listening = 1;
 			in->listening = 1;
+			in->backlog = tcp_backlog(dom, f->ino);
+			in->has_backlog = in->backlog != 0;
 		}
 		sl = sizeof(v);
 		if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, &sl) == 0)

@@ -23,11 +23,12 @@ wait_line() { # FILE LINE [tenths]
 gone() { for i in $(seq 50); do kill -0 $1 2>/dev/null || return 0; grep -q '^State:.*Z' /proc/$1/status 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 run() { # MODE FORM
-	local m=$1 form=$2 v r
+	local m=$1 form=$2 v r port q
 	rm -f "$tmp/out" "$tmp/img" "$tmp/pid"
 	"$CR_BUILD/test/crcore/helpers/vf-kinds" "$tmp/out" $m </dev/null >/dev/null 2>&1 &
 	v=$!; pids="$pids $v"
 	wait_line "$tmp/out" READY || fail "$m: the victim did not get ready"
+	port=$(sed -n 's/^TCPPORT //p' "$tmp/out" | head -1)
 	case $form in
 	file)
 		cr-dump -o "$tmp/img" $v 2>"$tmp/err" || fail "$m: cr-dump failed: $(cat "$tmp/err")"
@@ -50,6 +51,10 @@ run() { # MODE FORM
 	r=$(cat "$tmp/pid" 2>/dev/null)
 	[ "$r" = "$v" ] || fail "$m $form: restored pid '$r', want $v"
 	pids="$pids $r"
+	if [ $m = inet ] && [ -n "$port" ] && command -v ss >/dev/null; then # listen backlog 7
+		q=$(ss -Hltn "sport = :$port" | awk '{print $3}')
+		[ "$q" = 7 ] || fail "inet $form: the listening TCP socket has backlog '$q', want 7"
+	fi
 	kill -TERM $r
 	wait_line "$tmp/out" PASS || fail "$m $form: the restored victim did not pass"
 	gone $r || fail "$m $form: the restored victim did not exit"

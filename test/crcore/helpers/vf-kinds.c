@@ -384,6 +384,8 @@ static void inet_prep(void)
 	getsockname(iu, (struct sockaddr *)&iua, &l);
 	l = sizeof(ita);
 	getsockname(it, (struct sockaddr *)&ita, &l);
+	/* the test checks the backlog (ss's Send-Q of a listener) */
+	say("TCPPORT %d", ntohs(ita.sin_port));
 }
 
 static void inet_check(void)
