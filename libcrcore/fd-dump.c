@@ -322,17 +322,22 @@ static int check_socket(pid_t pid, int fd, const struct stat *st, const char *li
 				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket "
 					       "(unix, %s) whose peer %s is outside the process: not "
 					       "supported yet", (int)pid, fd, link, peer);
-			if (ui.name_len) {
-				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket "
-					       "(unix, %s) connected and bound to an address: not "
-					       "supported yet", (int)pid, fd, link);
-			} else {
+			{
+				/* restored: an accepted connection (one side bears the
+				 * listener's name), a datagram socket connected to a
+				 * bound one; not: a connection bound on both ends, a
+				 * datagram socket connected to an unbound one */
 				struct unix_info pi;
+				bool pn = unix_diag(ui.peer, &pi) == 0 && pi.name_len;
 
-				if (unix_diag(ui.peer, &pi) == 0 && pi.name_len)
+				if (type != SOCK_DGRAM && ui.name_len && pn)
 					return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a "
-						       "socket (unix, %s) connected to a bound address: "
-						       "not supported yet", (int)pid, fd, link);
+						       "socket (unix, %s) connected with addresses on "
+						       "both ends: not supported yet", (int)pid, fd, link);
+				if (type == SOCK_DGRAM && ui.name_len && !pn)
+					return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a "
+						       "socket (unix datagram, %s, bound) connected to an "
+						       "unbound one: not supported yet", (int)pid, fd, link);
 			}
 		}
 		return 1;

@@ -490,6 +490,133 @@ static void sk_shutdown(int s, const Crimg__UnixSk *u)
 		shutdown(s, SHUT_RD);
 }
 
+static bool named(const Crimg__UnixSk *u)
+{
+	return u && u->has_name && u->name.len;
+}
+
+static socklen_t sun_of(const Crimg__UnixSk *u, struct sockaddr_un *sa)
+{
+	size_t nl = u->name.len < sizeof(sa->sun_path) ? u->name.len : sizeof(sa->sun_path);
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, u->name.data, nl);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + nl);
+}
+
+/* bind to u's name; the old socket's file stays behind it, so a socket
+ * file at that path is removed first (nothing else ever is) */
+static int bind_name(int s, const Crimg__UnixSk *u)
+{
+	struct sockaddr_un sa;
+	socklen_t sl = sun_of(u, &sa);
+	struct stat sb;
+
+	if (sa.sun_path[0] && lstat(sa.sun_path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		unlink(sa.sun_path);
+	return bind(s, (struct sockaddr *)&sa, sl) < 0 ? -errno : 0;
+}
+
+static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__Fd *f, char *err,
+		     size_t len);
+
+/* The socket with inode ino exists among our objects (made now if not). */
+static int ensure_unix(struct fd_rst *fr, const Crimg__Files *files, uint64_t ino, char *err, size_t len)
+{
+	const Crimg__Fd *g;
+	int fd;
+
+	if (obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, ino))
+		return 0;
+	g = unix_by_ino(files, ino);
+	if (!g)
+		return err_(err, len, -EPROTO, "unix socket %" PRIu64 " is not in the image", ino);
+	fd = open_unix(fr, files, g, err, len);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+static const Crimg__Fd *unix_listener(const Crimg__Files *files, const Crimg__UnixSk *u)
+{
+	for (size_t i = 0; i < files->n_fds; i++) {
+		const Crimg__UnixSk *g = files->fds[i]->unix_sk;
+
+		if (g && g->state == TCP_LISTEN_ && g->type == u->type && named(g) &&
+		    g->name.len == u->name.len && !memcmp(g->name.data, u->name.data, u->name.len))
+			return files->fds[i];
+	}
+	return NULL;
+}
+
+/*
+ * A stream or seqpacket connection with an address: one side was
+ * accept()ed (it bears its listener's name), the other connected to that
+ * name.  They are made the same way again: connect to the listener (ours,
+ * or a temporary one bound to the name if the process closed its own),
+ * accept.  Then the queues, each sent from the other side.
+ */
+static int open_unix_conn(struct fd_rst *fr, const Crimg__Files *files, const Crimg__UnixSk *a,
+			  const Crimg__UnixSk *b, int fdno, char *err, size_t len)
+{
+	const Crimg__UnixSk *acc = named(a) ? a : b, *cli = acc == a ? b : a;
+	const Crimg__Fd *lf = unix_listener(files, acc);
+	struct sockaddr_un sa;
+	socklen_t sl = sun_of(acc, &sa);
+	int l = -1, c = -1, x = -1, r;
+	struct obj *o;
+
+	if (named(cli))
+		return err_(err, len, -EOPNOTSUPP, "fd %d: a unix connection bound on both ends", fdno);
+	if (lf) {
+		r = ensure_unix(fr, files, lf->unix_sk->ino, err, len);
+		if (r < 0)
+			return r;
+		o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, lf->unix_sk->ino);
+		l = fcntl(o->fd[0], F_DUPFD_CLOEXEC, 0);
+	} else {
+		l = socket(AF_UNIX, (int)acc->type | SOCK_CLOEXEC, 0);
+		if (l >= 0 && (bind_name(l, acc) < 0 || listen(l, 1) < 0)) {
+			r = -errno;
+			close(l);
+			return err_(err, len, r, "fd %d: a listener for %s to accept the connection "
+				    "again: %s", fdno, sa.sun_path[0] ? sa.sun_path : "@...", strerror(-r));
+		}
+	}
+	if (l < 0)
+		return err_(err, len, -errno, "fd %d: listener: %s", fdno, strerror(errno));
+	c = socket(AF_UNIX, (int)cli->type | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sa, sl) < 0 ||
+	    (x = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+		r = -errno;
+		if (c >= 0)
+			close(c);
+		close(l);
+		return err_(err, len, r, "fd %d: connect the unix connection again: %s", fdno,
+			    strerror(-r));
+	}
+	close(l);
+	if (!obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, acc->ino, x, -1)) {
+		close(x);
+		close(c);
+		return err_(err, len, -ENOMEM, "out of memory");
+	}
+	if (!obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, cli->ino, c, -1)) {
+		close(c);
+		return err_(err, len, -ENOMEM, "out of memory");
+	}
+	if ((r = fill_queue(c, acc, NULL, 0)) < 0 || (r = fill_queue(x, cli, NULL, 0)) < 0)
+		return err_(err, len, r, "fd %d: refill the queues of a unix connection: %s", fdno,
+			    strerror(-r));
+	sk_opts(x, acc);
+	sk_opts(c, cli);
+	sk_shutdown(x, acc);
+	sk_shutdown(c, cli);
+	return 0;
+}
+
 static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__Fd *f, char *err,
 		     size_t len)
 {
@@ -514,6 +641,56 @@ static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 		if (!pu)
 			return err_(err, len, -EOPNOTSUPP, "fd %d: a unix socket whose peer is not in "
 				    "the image", f->fd);
+		if (type != SOCK_DGRAM && (named(mine) || named(pu))) {
+			r = open_unix_conn(fr, files, mine, pu, f->fd, err, len);
+			if (r < 0)
+				return r;
+			o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino);
+			goto have;
+		}
+		if (type == SOCK_DGRAM && (named(mine) || named(pu))) {
+			/* a datagram socket connected to a bound one: bound
+			 * first (so that a peer connecting back finds it), then
+			 * connected to the peer's name */
+			struct sockaddr_un sa;
+			socklen_t sl;
+
+			if (!named(pu))
+				return err_(err, len, -EOPNOTSUPP, "fd %d: a datagram socket connected "
+					    "to an unbound one", f->fd);
+			s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (s < 0)
+				return err_(err, len, -errno, "fd %d: socket: %s", f->fd, strerror(errno));
+			if (!obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino, s, -1)) {
+				close(s);
+				return err_(err, len, -ENOMEM, "out of memory");
+			}
+			sk_opts(s, mine);
+			if (named(mine) && (r = bind_name(s, mine)) < 0)
+				return err_(err, len, r, "fd %d: bind the unix socket again: %s", f->fd,
+					    strerror(-r));
+			r = ensure_unix(fr, files, u->peer, err, len);
+			if (r < 0)
+				return r;
+			sl = sun_of(pu, &sa);
+			if (connect(s, (struct sockaddr *)&sa, sl) < 0)
+				return err_(err, len, -errno, "fd %d: connect the datagram socket again: %s",
+					    f->fd, strerror(errno));
+			if (named(mine) && mine->first && mine->n_queue) {
+				int t = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+				sl = sun_of(mine, &sa);
+				r = t < 0 ? -errno : fill_queue(t, mine, &sa, sl);
+				if (t >= 0)
+					close(t);
+				if (r < 0)
+					return err_(err, len, r, "fd %d: refill the queue: %s", f->fd,
+						    strerror(-r));
+			}
+			sk_shutdown(s, mine);
+			o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino);
+			goto have;
+		}
 		if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0)
 			return err_(err, len, -errno, "fd %d: socketpair: %s", f->fd, strerror(errno));
 		if (!obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino, sv[0], -1) ||
@@ -563,23 +740,15 @@ static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 		return err_(err, len, -ENOMEM, "out of memory");
 	}
 	sk_opts(s, u);
-	if (u->has_name && u->name.len) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		size_t nl = u->name.len < sizeof(sa.sun_path) ? u->name.len : sizeof(sa.sun_path);
-		socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + nl);
-		struct stat sb;
+	if (named(u)) {
+		struct sockaddr_un sa;
+		socklen_t sl = sun_of(u, &sa);
+		size_t nl = sl - offsetof(struct sockaddr_un, sun_path);
 
-		memcpy(sa.sun_path, u->name.data, nl);
-		if (sa.sun_path[0]) {
-			/* the old socket's file stays behind it: bind needs the
-			 * name free (only a socket is ever removed) */
-			if (lstat(sa.sun_path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-				unlink(sa.sun_path);
-		}
-		if (bind(s, (struct sockaddr *)&sa, sl) < 0)
-			return err_(err, len, -errno, "fd %d: bind the unix socket to %s%.*s: %s", f->fd,
+		if ((r = bind_name(s, u)) < 0)
+			return err_(err, len, r, "fd %d: bind the unix socket to %s%.*s: %s", f->fd,
 				    sa.sun_path[0] ? "" : "@", (int)nl - (sa.sun_path[0] ? 0 : 1),
-				    sa.sun_path + (sa.sun_path[0] ? 0 : 1), strerror(errno));
+				    sa.sun_path + (sa.sun_path[0] ? 0 : 1), strerror(-r));
 		if (u->state == TCP_LISTEN_ &&
 		    listen(s, u->has_backlog && u->backlog ? (int)u->backlog : SOMAXCONN) < 0)
 			return err_(err, len, -errno, "fd %d: listen: %s", f->fd, strerror(errno));

@@ -12,7 +12,9 @@
  *           (EPOLLONESHOT), with their data
  *   unix    stream, dgram and seqpacket socket pairs with data queued both
  *           ways, a stream pair whose peer is closed, named and abstract
- *           listening sockets
+ *           listening sockets, an accepted connection with data both
+ *           ways, one whose listener was closed, a bound datagram socket
+ *           with queued messages and a client connected to it
  *   inet    a bound UDP socket, a listening TCP socket (loopback)
  *   memfd   a sealed memfd with a hole at an offset, a second one with a dup
  *           and a second open file description
@@ -266,7 +268,8 @@ static void epoll_check(void)
 
 /* ---- unix ------------------------------------------------------------------- */
 static int us[2], ud[2], uq[2], uorph, ul_named, ul_abs;
-static char upath[4200], uabs[108];
+static int uc_cli, uc_srv, ua_cli, ua_srv, dg_srv, dg_cli;
+static char upath[4200], uabs[108], dpath[4200];
 
 static void unix_prep(void)
 {
@@ -308,6 +311,42 @@ static void unix_prep(void)
 			       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(uabs))) < 0 ||
 	    listen(ul_abs, 3) < 0)
 		DIE("abstract listener");
+	/* an accepted connection on the named listener, data both ways */
+	uc_cli = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path, upath, strnlen(upath, sizeof(a.sun_path) - 1));
+	if (uc_cli < 0 || connect(uc_cli, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (uc_srv = accept(ul_named, NULL, NULL)) < 0 || write(uc_cli, "to-server", 9) != 9 ||
+	    write(uc_srv, "to-client", 9) != 9)
+		DIE("named connection");
+	/* one on an abstract listener the process closed since */
+	{
+		int l = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		struct sockaddr_un b = { .sun_family = AF_UNIX };
+		socklen_t bl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(uabs) + 4);
+
+		memcpy(b.sun_path + 1, uabs, strlen(uabs));
+		memcpy(b.sun_path + 1 + strlen(uabs), "-old", 4);
+		ua_cli = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		if (l < 0 || bind(l, (struct sockaddr *)&b, bl) < 0 || listen(l, 1) < 0 ||
+		    connect(ua_cli, (struct sockaddr *)&b, bl) < 0 || (ua_srv = accept(l, NULL, NULL)) < 0 ||
+		    send(ua_cli, "pkt", 3, 0) != 3)
+			DIE("abstract connection");
+		close(l);
+	}
+	/* a bound datagram socket with messages queued, one sender connected to it */
+	snprintf(dpath, sizeof(dpath), "%s/vf-dgram", dir);
+	unlink(dpath);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path, dpath, strnlen(dpath, sizeof(a.sun_path) - 1));
+	dg_srv = socket(AF_UNIX, SOCK_DGRAM, 0);
+	dg_cli = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (dg_srv < 0 || dg_cli < 0 || bind(dg_srv, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    sendto(dg_cli, "anon", 4, 0, (struct sockaddr *)&a, sizeof(a)) != 4 ||
+	    connect(dg_cli, (struct sockaddr *)&a, sizeof(a)) < 0 || send(dg_cli, "connected", 9, 0) != 9)
+		DIE("datagram server");
 }
 
 static void unix_check(void)
@@ -362,6 +401,28 @@ static void unix_check(void)
 	CHECK(s >= 0, "abstract listener: accept failed");
 	close(c);
 	close(s);
+	n = recv(uc_srv, b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 9 && !memcmp(b, "to-server", 9), "accepted connection gave %zd bytes", n);
+	n = recv(uc_cli, b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 9 && !memcmp(b, "to-client", 9), "connected client gave %zd bytes", n);
+	al = sizeof(a);
+	CHECK(getpeername(uc_cli, (struct sockaddr *)&a, &al) == 0 && !strcmp(a.sun_path, upath),
+	      "client's peer address differs");
+	al = sizeof(a);
+	CHECK(getsockname(uc_srv, (struct sockaddr *)&a, &al) == 0 && !strcmp(a.sun_path, upath),
+	      "accepted socket's address differs");
+	CHECK(write(uc_srv, "new", 3) == 3 && recv(uc_cli, b, 3, 0) == 3, "named connection does not carry new data");
+	n = recv(ua_srv, b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 3 && !memcmp(b, "pkt", 3), "connection of a closed abstract listener gave %zd", n);
+	n = recv(dg_srv, b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 4 && !memcmp(b, "anon", 4), "datagram server message 1: %zd", n);
+	n = recv(dg_srv, b, sizeof(b), MSG_DONTWAIT);
+	CHECK(n == 9 && !memcmp(b, "connected", 9), "datagram server message 2: %zd", n);
+	al = sizeof(a);
+	CHECK(getpeername(dg_cli, (struct sockaddr *)&a, &al) == 0 && !strcmp(a.sun_path, dpath),
+	      "datagram client's peer differs");
+	CHECK(send(dg_cli, "again", 5, 0) == 5 && recv(dg_srv, b, sizeof(b), MSG_DONTWAIT) == 5,
+	      "datagram client does not reach its server");
 }
 
 /* ---- inet -------------------------------------------------------------------- */
