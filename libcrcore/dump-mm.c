@@ -500,11 +500,12 @@ static int write_pages(struct mm_ctx *c)
 	return r;
 }
 
-static int write_mm_one(struct crcore_dump *d, struct crimg_writer *w,
-			const struct crcore_mm_opts *opts, struct crcore_mm_stats *stats)
+/* The first pass over a process: its mappings and the pages to write,
+ * and its MM record.  *out keeps what write_pages needs (second pass). */
+static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
+		      const struct crcore_mm_opts *o, struct crcore_mm_stats *st,
+		      struct mm_ctx *out)
 {
-	struct crcore_mm_opts o = { sizeof(o) };
-	struct crcore_mm_stats stz;
 	struct mm_ctx c = { .d = d, .w = w };
 	Crimg__Mm m = CRIMG__MM__INIT;
 	Crimg__Vma *vm = NULL, **vp = NULL;
@@ -513,20 +514,12 @@ static int write_mm_one(struct crcore_dump *d, struct crimg_writer *w,
 	struct proc_stat pst;
 	int pmfd = -1, r;
 
-	if (opts) {
-		if (opts->sz < offsetof(struct crcore_mm_opts, progress))
-			return -EINVAL;
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-		o.sz = sizeof(o);
-	}
-	if (o.flags & ~(CRCORE_MM_COPY | CRCORE_MM_NO_CSUM))
-		return dump_err(d, -EINVAL, "unknown mm flags %#x", o.flags);
-	c.o = &o;
-	c.st = stats ? stats : &stz;
+	c.o = o;
+	c.st = st;
 	memset(c.st, 0, sizeof(*c.st));
 	/* The pages may stay referenced by the pipe only if the process is
 	 * killed at the end: then it never writes them again. */
-	c.zc = !(o.flags & CRCORE_MM_COPY) && d->end == CRCORE_END_KILL;
+	c.zc = !(o->flags & CRCORE_MM_COPY) && d->end == CRCORE_END_KILL;
 
 	r = proc_vmas_read(d->pid, true, &c.v, &c.nv);
 	if (r < 0)
@@ -674,8 +667,13 @@ static int write_mm_one(struct crcore_dump *d, struct crimg_writer *w,
 	m.pages_dumped = c.total / PAGE_SZ;
 	c.st->vmas = c.nv;
 	r = dump_add(d, w, CRIMG_T_MM, &m.base);
-	if (r == 0)
-		r = write_pages(&c);
+	if (r == 0) {
+		*out = c;
+		c.runs = NULL;
+		c.kind = NULL;
+		c.v = NULL;
+		c.nv = 0;
+	}
 out:
 	dump_scratch_drop(d);
 	if (pmfd >= 0)
@@ -689,26 +687,66 @@ out:
 	return r;
 }
 
-/* Every process of the tree in turn: MM then its PAGES. */
+static void mm_ctx_free(struct mm_ctx *c)
+{
+	free(c->kind);
+	free(c->runs);
+	proc_vmas_free(c->v, c->nv);
+}
+
+/* Every process of the tree in turn: first every MM record, then the
+ * PAGES of each process, in the same order (docs/trees.md: a restore
+ * then knows every process's memory map before the first page, and
+ * each restorer reads its own pages in turn). */
 CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer *w,
 				     const struct crcore_mm_opts *opts,
 				     struct crcore_mm_stats *stats)
 {
-	struct crcore_mm_stats sum = { 0 }, one;
-	unsigned i;
+	struct crcore_mm_opts o = { sizeof(o) };
+	struct crcore_mm_stats sum = { 0 }, *st;
+	unsigned i, n = compel_tree__nr_procs(d->tree), ready = 0;
+	struct mm_ctx *cs;
 	int r = 0;
 
-	tree_for_each(d, i) {
-		r = write_mm_one(d, w, opts, &one);
-		if (r < 0) {
-			tree_cur(d, ~0u);
-			break;
-		}
-		sum.vmas += one.vmas;
-		sum.pages += one.pages;
-		sum.records += one.records;
-		sum.zero_copy_pages += one.zero_copy_pages;
+	if (opts) {
+		if (opts->sz < offsetof(struct crcore_mm_opts, progress))
+			return -EINVAL;
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+		o.sz = sizeof(o);
 	}
+	if (o.flags & ~(CRCORE_MM_COPY | CRCORE_MM_NO_CSUM))
+		return dump_err(d, -EINVAL, "unknown mm flags %#x", o.flags);
+	cs = calloc(n ? n : 1, sizeof(*cs));
+	st = calloc(n ? n : 1, sizeof(*st));
+	if (!cs || !st) {
+		free(cs);
+		free(st);
+		return -ENOMEM;
+	}
+	tree_for_each(d, i) {
+		r = mm_prepare(d, w, &o, &st[i], &cs[i]);
+		if (r < 0)
+			break;
+		ready++;
+	}
+	if (r == 0) {
+		tree_for_each(d, i) {
+			cs[i].d = d;
+			r = write_pages(&cs[i]);
+			if (r < 0)
+				break;
+		}
+	}
+	tree_cur(d, ~0u);
+	for (i = 0; i < ready; i++) {
+		sum.vmas += st[i].vmas;
+		sum.pages += st[i].pages;
+		sum.records += st[i].records;
+		sum.zero_copy_pages += st[i].zero_copy_pages;
+		mm_ctx_free(&cs[i]);
+	}
+	free(cs);
+	free(st);
 	if (stats)
 		*stats = sum;
 	return r;

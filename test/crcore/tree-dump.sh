@@ -54,8 +54,9 @@ for line in open(sys.argv[1]):
     pids[n] = dict(pid=int(p), ppid=int(pp), pgid=int(pg), sid=int(s))
 img = json.load(open(sys.argv[2]))
 bad = []
-procs, files, shm_pages, mm = {}, {}, {}, None
+procs, files, shm_pages, mms = {}, {}, {}, []
 order = []
+cur, left = -1, 0
 for r in img['records']:
     m = r.get('msg')
     if r['name'] == 'PROC':
@@ -64,14 +65,27 @@ for r in img['records']:
     elif r['name'] == 'FILES':
         files[m['pid']] = {f['fd']: f.get('id') for f in m['fds']}
     elif r['name'] == 'MM':
-        mm = m
+        if cur >= 0:
+            bad.append('an MM record after PAGES records')
+        mms.append(m)
         shm_pages[m['pid']] = 0
     elif r['name'] == 'PAGES':
+        # every MM first, then each process's pages in the same order
+        while left == 0:
+            cur += 1
+            left = mms[cur].get('pages_dumped', 0)
+        mm = mms[cur]
         raw = base64.b64decode(r['payload'])
         a = struct.unpack('<Q', raw[:8])[0]
+        n = (len(raw) - 8) // 4096
+        left -= n
+        if not any(v['start'] <= a < v['end'] for v in mm['vmas']):
+            bad.append('PAGES at %#x outside the mappings of %d' % (a, mm['pid']))
         for v in mm['vmas']:
             if v['start'] <= a < v['end'] and v['kind'] == 3:
-                shm_pages[mm['pid']] += (len(raw) - 8) // 4096
+                shm_pages[mm['pid']] += n
+if [m['pid'] for m in mms] != [p for p in order if procs[p].get('state') != ord('Z')]:
+    bad.append('MM records not in PROC order')
 if len(procs) != len(pids):
     bad.append('%d PROC records, not %d' % (len(procs), len(pids)))
 if order[0] != pids['root']['pid']:
