@@ -1165,6 +1165,79 @@ static int fill_memfd(struct crcore_dump *d, Crimg__Fd *f, const char *link, boo
 	return 0;
 }
 
+/* The locks held through fd (its fdinfo "lock:" lines). */
+static int fill_locks(struct crcore_dump *d, Crimg__Fd *f)
+{
+	char *info = proc_read("/proc/%d/fdinfo/%d", (int)d->pid, f->fd), *p;
+	size_t n = 0;
+	int r = 0;
+
+	if (!info)
+		return 0; /* closed meanwhile: nothing held */
+	for (p = info; (p = strstr(p, "lock:")); p++)
+		n++;
+	if (n) {
+		f->locks = zalloc(n * sizeof(*f->locks));
+		if (!f->locks) {
+			free(info);
+			return dump_err(d, -ENOMEM, "out of memory");
+		}
+	}
+	for (p = info; r == 0 && (p = strstr(p, "lock:")); p++) {
+		char kind[16] = "", mode[16] = "", type[16] = "", end[32] = "", dev[64] = "";
+		long long start = 0;
+		Crimg__FileLock *l;
+
+		if (sscanf(p, "lock: %*d: %15s %15s %15s %*d %63s %lld %31s", kind, mode, type, dev,
+			   &start, end) != 6) {
+			r = dump_err(d, -EIO, "fd %d: cannot parse its lock line", f->fd);
+			break;
+		}
+		if (strcmp(mode, "ADVISORY") || (strcmp(kind, "POSIX") && strcmp(kind, "FLOCK") &&
+						 strcmp(kind, "OFDLCK")) ||
+		    (strcmp(type, "READ") && strcmp(type, "WRITE"))) {
+			r = dump_err(d, -EOPNOTSUPP, "fd %d holds a %s %s %s lock (a lease, a "
+				     "delegation or a mandatory lock): not supported yet", f->fd, kind,
+				     mode, type);
+			break;
+		}
+		if (!strcmp(kind, "POSIX")) {
+			/* the restorer opens and closes the files it maps, and any
+			 * close drops the process's POSIX locks on that file */
+			char *maps = proc_read("/proc/%d/maps", (int)d->pid), *c = strrchr(dev, ':');
+			char key[80];
+			bool mapped;
+
+			if (c)
+				*c = ' ';
+			snprintf(key, sizeof(key), " %s ", dev);
+			mapped = maps && strstr(maps, key);
+			free(maps);
+			if (mapped) {
+				r = dump_err(d, -EOPNOTSUPP, "fd %d holds a POSIX lock on a file the process "
+					     "also maps: not supported yet", f->fd);
+				break;
+			}
+		}
+		l = zalloc(sizeof(*l));
+		if (!l) {
+			r = dump_err(d, -ENOMEM, "out of memory");
+			break;
+		}
+		crimg__file_lock__init(l);
+		l->kind = !strcmp(kind, "POSIX") ? 1 : !strcmp(kind, "FLOCK") ? 2 : 3;
+		l->type = !strcmp(type, "READ") ? F_RDLCK : F_WRLCK;
+		if (l->kind != 2) {
+			l->has_start = l->has_len = 1;
+			l->start = start;
+			l->len = !strcmp(end, "EOF") ? 0 : strtoll(end, NULL, 10) - start + 1;
+		}
+		f->locks[f->n_locks++] = l;
+	}
+	free(info);
+	return r;
+}
+
 int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dump **ret)
 {
 	struct fd_dump *fdd = calloc(1, sizeof(*fdd));
@@ -1188,6 +1261,12 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 			continue;
 		if ((f->flags & O_ASYNC) && first) {
 			r = fill_fown(d, f);
+			if (r < 0)
+				break;
+		}
+		if (first && (S_ISREG(f->mode) || S_ISDIR(f->mode) || S_ISCHR(f->mode) ||
+			      S_ISFIFO(f->mode))) {
+			r = fill_locks(d, f);
 			if (r < 0)
 				break;
 		}

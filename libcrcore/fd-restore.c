@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -914,10 +915,41 @@ void fd_rst_opened(struct fd_rst *fr)
 			}
 }
 
-int fd_rst_child(struct fd_rst *fr, char *err, size_t len)
+/* Takes the locks again, in the new process: POSIX locks belong to the
+ * process that takes them, flock and OFD locks to the description. */
+static int take_locks(const Crimg__Files *files, char *err, size_t len)
 {
-	if (!fr)
-		return 0;
+	for (size_t i = 0; files && i < files->n_fds; i++) {
+		const Crimg__Fd *f = files->fds[i];
+
+		for (size_t k = 0; k < f->n_locks; k++) {
+			const Crimg__FileLock *l = f->locks[k];
+			struct flock fl = { .l_type = (short)l->type, .l_whence = SEEK_SET,
+					    .l_start = l->start, .l_len = l->len };
+			int r;
+
+			if (l->kind == 2)
+				r = flock(f->fd, (l->type == F_RDLCK ? LOCK_SH : LOCK_EX) | LOCK_NB);
+			else
+				r = fcntl(f->fd, l->kind == 1 ? F_SETLK : F_OFD_SETLK, &fl);
+			if (r < 0)
+				return err_(err, len, -errno, "fd %d: take its %s %s lock again%s: %s",
+					    f->fd, l->kind == 1 ? "POSIX" : l->kind == 2 ? "flock" : "OFD",
+					    l->type == F_RDLCK ? "read" : "write",
+					    errno == EAGAIN || errno == EWOULDBLOCK ?
+					    " (another process holds it: is the original still running?)" : "",
+					    strerror(errno));
+		}
+	}
+	return 0;
+}
+
+int fd_rst_child(struct fd_rst *fr, const Crimg__Files *files, char *err, size_t len)
+{
+	int r = take_locks(files, err, len);
+
+	if (r < 0 || !fr)
+		return r;
 	for (size_t i = 0; i < fr->neps; i++) {
 		const Crimg__EpollState *st = fr->eps[i].st;
 

@@ -19,7 +19,7 @@
  *     fd_rst_handles(kind)                    // is it ours?
  *     fd_rst_open(&fr, files, i, &src, ...)   // our source fd for files->fds[i]
  *     fd_rst_opened(fr)                       // every fd is open: drop what we held
- *     fd_rst_child(fr, ...)                   // in the new process, fds in place: epoll watches
+ *     fd_rst_child(fr, files, ...)            // in the new process, fds in place: epoll, locks
  *     fd_rst_free(fr)
  */
 #ifndef CRCORE_FD_H
@@ -71,8 +71,10 @@ CRCORE_FD_LOCAL int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, 
  * end of a pipe the process does not hold...). */
 CRCORE_FD_LOCAL void fd_rst_opened(struct fd_rst *fr);
 /* In the new process, every fd at its number: what needs the numbers
- * (epoll watch lists).  0 or -errno with a message in err. */
-CRCORE_FD_LOCAL int fd_rst_child(struct fd_rst *fr, char *err, size_t len);
+ * or the process (epoll watch lists, file locks of files (any kind, NULL:
+ * none)).  fr may be NULL.  0 or -errno with a message in err. */
+CRCORE_FD_LOCAL int fd_rst_child(struct fd_rst *fr, const Crimg__Files *files, char *err,
+				 size_t len);
 CRCORE_FD_LOCAL void fd_rst_free(struct fd_rst *fr);
 
 #endif

@@ -1306,16 +1306,17 @@ static __attribute__((noreturn)) void child_main(struct crcore_restore *rs, pid_
 			child_fail(rs, -errno, "install an fd");
 		}
 	}
+	if (close_except(rs) < 0)
+		child_fail(rs, -errno, "close cr-assemble's fds");
 	{
-		/* what needs the fd numbers: epoll watch lists (fd-restore.c) */
+		/* what needs the fd numbers: epoll watch lists, locks (after the
+		 * close: closing any fd of a file drops our POSIX locks on it) */
 		char e[256];
-		int r = fd_rst_child(rs->fdr, e, sizeof(e));
+		int r = fd_rst_child(rs->fdr, rs->files, e, sizeof(e));
 
 		if (r < 0)
 			child_fail(rs, r, e);
 	}
-	if (close_except(rs) < 0)
-		child_fail(rs, -errno, "close cr-assemble's fds");
 	if (p->root && strcmp(p->root, "/") && chroot(p->root) < 0)
 		child_fail(rs, -errno, "chroot");
 	if (p->cwd && chdir(p->cwd) < 0)

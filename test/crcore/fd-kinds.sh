@@ -2,7 +2,7 @@
 # fd kinds beyond regular files (docs/fds.md): a victim holding eventfds,
 # timerfds and a signalfd / pipes and a FIFO with data / an epoll watch
 # list / unix socket pairs with queued data and listening sockets / UDP
-# and listening TCP sockets / inotify watches / memfds is dumped with cr-dump, killed, and restored
+# and listening TCP sockets / inotify watches / memfds / file locks is dumped with cr-dump, killed, and restored
 # with cr-assemble; the restored victim checks its fds itself after
 # SIGTERM and writes PASS.  Each also runs with --leave-running: the
 # original passes its own checks after the dump (nothing was taken from
@@ -60,7 +60,7 @@ run() { # MODE FORM
 	gone $r || fail "$m $form: the restored victim did not exit"
 }
 
-for m in ${FD_KINDS:-event pipe epoll unix inet inotify memfd}; do
+for m in ${FD_KINDS:-event pipe epoll unix inet inotify memfd lock}; do
 	run $m file
 	run $m running
 done

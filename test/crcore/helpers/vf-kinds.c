@@ -18,6 +18,8 @@
  *   inet    a bound UDP socket, a listening TCP socket (loopback)
  *   memfd   a sealed memfd with a hole at an offset, a second one with a dup
  *           and a second open file description
+ *   lock    a flock write lock (and a dup), a POSIX read lock on a range,
+ *           an OFD write lock to the end of the file
  *   inotify an inotify fd with watches 2 and 3 (1 removed: a gap to keep)
  * The directory of OUTFILE holds the FIFO and the named socket.
  */
@@ -34,6 +36,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
@@ -536,6 +539,46 @@ static void memfd_check(void)
 	free(buf);
 }
 
+/* ---- lock ---------------------------------------------------------------------- */
+static int lk_a, lk_adup, lk_b, lk_c;
+static char lk_path[3][4300];
+
+static void lock_prep(void)
+{
+	struct flock r = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 20 };
+	struct flock w = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 0 };
+	int *fds[3] = { &lk_a, &lk_b, &lk_c };
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(lk_path[i], sizeof(lk_path[i]), "%s/vf-lock%d", dir, i);
+		*fds[i] = open(lk_path[i], O_RDWR | O_CREAT, 0600);
+		if (*fds[i] < 0)
+			DIE("open %s", lk_path[i]);
+	}
+	lk_adup = dup(lk_a);
+	if (flock(lk_a, LOCK_EX) < 0 || fcntl(lk_b, F_SETLK, &r) < 0 || fcntl(lk_c, F_OFD_SETLK, &w) < 0)
+		DIE("locks");
+}
+
+static void lock_check(void)
+{
+	char want[128];
+	struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+	int o;
+
+	CHECK(fdinfo_has(lk_a, "FLOCK  ADVISORY  WRITE"), "flock lock lost");
+	CHECK(fdinfo_has(lk_adup, "FLOCK  ADVISORY  WRITE"), "flock lock not on the dup");
+	snprintf(want, sizeof(want), "POSIX  ADVISORY  READ %d ", (int)getpid());
+	CHECK(fdinfo_has(lk_b, want) && fdinfo_has(lk_b, " 10 29"), "POSIX lock lost or changed");
+	CHECK(fdinfo_has(lk_c, "OFDLCK ADVISORY  WRITE -1 ") && fdinfo_has(lk_c, " 5 EOF"), "OFD lock lost or changed");
+	o = open(lk_path[0], O_RDWR);
+	CHECK(flock(o, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK, "flock: another description got the lock");
+	close(o);
+	o = open(lk_path[2], O_RDWR);
+	CHECK(fcntl(o, F_OFD_GETLK, &q) == 0 && q.l_type == F_WRLCK && q.l_start == 5, "OFD lock does not conflict");
+	close(o);
+}
+
 /* ---- inotify ----------------------------------------------------------------- */
 static int ino_fd;
 static char ino_dir[4200], ino_file[4300];
@@ -626,6 +669,8 @@ int main(int argc, char **argv)
 		inotify_prep();
 	else if (!strcmp(m, "memfd"))
 		memfd_prep();
+	else if (!strcmp(m, "lock"))
+		lock_prep();
 	else
 		return 2;
 	say("READY");
@@ -644,6 +689,8 @@ int main(int argc, char **argv)
 		inotify_check();
 	else if (!strcmp(m, "memfd"))
 		memfd_check();
+	else if (!strcmp(m, "lock"))
+		lock_check();
 	else
 		inet_check();
 	if (fails)
