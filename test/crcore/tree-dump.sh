@@ -18,6 +18,7 @@ cleanup() {
 	r=$(awk '$1=="root"{print $2}' "$tmp/pids" 2>/dev/null)
 	[ -n "$r" ] && [ -d $cgroot/cr-freeze/$r ] && cr-freeze --kill "$r" 2>/dev/null
 	[ -f "$tmp/pids" ] && kill -9 $(awk '{print $2}' "$tmp/pids") 2>/dev/null
+	[ -n "${sub:-}" ] && [ -d "$sub" ] && { sleep 0.1; rmdir "$sub" 2>/dev/null; }
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -139,6 +140,10 @@ echo "PASS leave-running"
 if [ -e $cgroot/cgroup.procs ]; then
 	start
 	r=$(pid_of root)
+	# a1 lives in a cgroup of its own: --thaw must put it back there
+	origin=$(sed -n 's/^0:://p' /proc/$r/cgroup)
+	sub=$cgroot${origin%/}/tree-dump-$$
+	mkdir "$sub" && echo $(pid_of a1) >"$sub/cgroup.procs" || fail "cannot move a1 into $sub"
 	cr-dump --leave-stopped -o "$tmp/img" $r 2>"$tmp/err" || fail "dump --leave-stopped: $(cat "$tmp/err")"
 	for n in $live; do
 		[ "$(sed -n 's/^0:://p' /proc/$(pid_of $n)/cgroup)" = "/cr-freeze/$r" ] || fail "$n is not in cr-freeze/$r"
@@ -149,9 +154,11 @@ if [ -e $cgroot/cgroup.procs ]; then
 	cr-freeze --thaw $r 2>"$tmp/err" || fail "thaw: $(cat "$tmp/err")"
 	[ -d $cgroot/cr-freeze/$r ] && fail "our cgroup is still there after --thaw"
 	for n in $live; do
-		[ "$(sed -n 's/^0:://p' /proc/$(pid_of $n)/cgroup)" = "/cr-freeze/$r" ] && fail "$n is still frozen"
+		want=$origin; [ $n = a1 ] && want=${origin%/}/tree-dump-$$
+		[ "$(sed -n 's/^0:://p' /proc/$(pid_of $n)/cgroup)" = "$want" ] || fail "$n is in $(sed -n 's/^0:://p' /proc/$(pid_of $n)/cgroup), not back in $want"
 	done
 	finish leave-stopped
+	for i in $(seq 200); do rmdir "$sub" 2>/dev/null && break; sleep 0.01; done
 	echo "PASS leave-stopped"
 fi
 
