@@ -1087,6 +1087,11 @@ static int fill_fown(struct crcore_dump *d, Crimg__Fd *f)
 	close(s);
 	if (!o.pid && sig <= 0)
 		return 0;
+	/* threads other than the leader exist only once the restorer made
+	 * them, after the fds */
+	if (o.type == F_OWNER_TID && o.pid != d->pid)
+		return dump_err(d, -EOPNOTSUPP, "fd %d (O_ASYNC) signals thread %d: not supported yet",
+				f->fd, o.pid);
 	fo = zalloc(sizeof(*fo));
 	if (!fo)
 		return dump_err(d, -ENOMEM, "out of memory");

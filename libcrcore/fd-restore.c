@@ -888,17 +888,7 @@ int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *s
 		return err_(err, len, r, "fd %d: set its flags 0%o: %s", f->fd, f->flags & SETFL_MASK,
 			    strerror(-r));
 	}
-	if (f->fown) {
-		struct f_owner_ex o = { .type = (int)f->fown->type, .pid = f->fown->pid };
-
-		if ((o.pid && fcntl(fd, F_SETOWN_EX, &o) < 0) ||
-		    (f->fown->has_sig && fcntl(fd, F_SETSIG, (int)f->fown->sig) < 0)) {
-			int r = -errno;
-
-			close(fd);
-			return err_(err, len, r, "fd %d: set its owner: %s", f->fd, strerror(-r));
-		}
-	}
+	/* the owner (O_ASYNC) is set in the new process: it may be the process */
 	*src = fd;
 	return 0;
 }
@@ -944,10 +934,36 @@ static int take_locks(const Crimg__Files *files, char *err, size_t len)
 	return 0;
 }
 
+/* O_ASYNC and its owner: open() ignores O_ASYNC (regular files come from
+ * restore.c's open), and the owner is often the process itself, which
+ * exists only now. */
+static int set_owners(const Crimg__Files *files, char *err, size_t len)
+{
+	for (size_t i = 0; files && i < files->n_fds; i++) {
+		const Crimg__Fd *f = files->fds[i];
+
+		if ((f->flags & O_ASYNC) && !(fcntl(f->fd, F_GETFL) & O_ASYNC) &&
+		    fcntl(f->fd, F_SETFL, (fcntl(f->fd, F_GETFL) & SETFL_MASK) | O_ASYNC) < 0)
+			return err_(err, len, -errno, "fd %d: set O_ASYNC: %s", f->fd, strerror(errno));
+		if (f->fown) {
+			struct f_owner_ex o = { .type = (int)f->fown->type, .pid = f->fown->pid };
+
+			if (o.pid && fcntl(f->fd, F_SETOWN_EX, &o) < 0)
+				return err_(err, len, -errno, "fd %d: give it to owner %d again: %s", f->fd,
+					    o.pid, strerror(errno));
+			if (f->fown->has_sig && fcntl(f->fd, F_SETSIG, (int)f->fown->sig) < 0)
+				return err_(err, len, -errno, "fd %d: F_SETSIG: %s", f->fd, strerror(errno));
+		}
+	}
+	return 0;
+}
+
 int fd_rst_child(struct fd_rst *fr, const Crimg__Files *files, char *err, size_t len)
 {
 	int r = take_locks(files, err, len);
 
+	if (r == 0)
+		r = set_owners(files, err, len);
 	if (r < 0 || !fr)
 		return r;
 	for (size_t i = 0; i < fr->neps; i++) {

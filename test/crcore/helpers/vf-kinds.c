@@ -6,7 +6,8 @@
  *   event   eventfd (counter, EFD_SEMAPHORE, a dup), timerfd (periodic
  *           with expirations not read, one-shot armed), signalfd (mask),
  *           fd flags (O_NONBLOCK, FD_CLOEXEC)
- *   pipe    a pipe with 200000 bytes buffered and 256 KiB size, a pipe
+ *   pipe    a pipe with 200000 bytes buffered and 256 KiB size (read end
+ *           O_ASYNC, owned by the process, F_SETSIG SIGUSR2), a pipe
  *           whose writer is gone (data, then EOF), a FIFO with data
  *   epoll   an epoll fd watching an eventfd (EPOLLET), a pipe, a timerfd
  *           (EPOLLONESHOT), with their data
@@ -178,6 +179,11 @@ static void pipe_prep(void)
 			DIE("pipe write");
 	free(buf);
 	fcntl(pa[1], F_SETFL, 0);
+	/* the read end signals us (SIGUSR2, ignored) when data comes */
+	signal(SIGUSR2, SIG_IGN);
+	if (fcntl(pa[0], F_SETOWN, getpid()) < 0 || fcntl(pa[0], F_SETSIG, SIGUSR2) < 0 ||
+	    fcntl(pa[0], F_SETFL, O_NONBLOCK | O_ASYNC) < 0)
+		DIE("pipe O_ASYNC");
 	if (pipe(q) < 0 || write(q[1], "tail", 4) != 4)
 		DIE("pipe 2");
 	close(q[1]);
@@ -201,6 +207,9 @@ static void pipe_check(void)
 
 	CHECK(fcntl(pa[0], F_GETPIPE_SZ) == 256 << 10, "pipe size %d, want 256 KiB", fcntl(pa[0], F_GETPIPE_SZ));
 	CHECK(fcntl(pa[0], F_GETFL) & O_NONBLOCK, "pipe read end lost O_NONBLOCK");
+	CHECK(fcntl(pa[0], F_GETFL) & O_ASYNC, "pipe read end lost O_ASYNC");
+	CHECK(fcntl(pa[0], F_GETOWN) == getpid(), "pipe read end: owner %d, want %d", fcntl(pa[0], F_GETOWN), (int)getpid());
+	CHECK(fcntl(pa[0], F_GETSIG) == SIGUSR2, "pipe read end: F_GETSIG %d", fcntl(pa[0], F_GETSIG));
 	CHECK(!(fcntl(pa[1], F_GETFL) & O_NONBLOCK), "pipe write end got O_NONBLOCK");
 	while ((n = read(pa[0], buf + got, PIPE_BYTES + 1 - got)) > 0)
 		got += (size_t)n;
@@ -556,6 +565,8 @@ static void lock_prep(void)
 			DIE("open %s", lk_path[i]);
 	}
 	lk_adup = dup(lk_a);
+	if (fcntl(lk_b, F_SETFL, O_APPEND) < 0)
+		DIE("O_APPEND");
 	if (flock(lk_a, LOCK_EX) < 0 || fcntl(lk_b, F_SETLK, &r) < 0 || fcntl(lk_c, F_OFD_SETLK, &w) < 0)
 		DIE("locks");
 }
@@ -571,6 +582,7 @@ static void lock_check(void)
 	snprintf(want, sizeof(want), "POSIX  ADVISORY  READ %d ", (int)getpid());
 	CHECK(fdinfo_has(lk_b, want) && fdinfo_has(lk_b, " 10 29"), "POSIX lock lost or changed");
 	CHECK(fdinfo_has(lk_c, "OFDLCK ADVISORY  WRITE -1 ") && fdinfo_has(lk_c, " 5 EOF"), "OFD lock lost or changed");
+	CHECK(fcntl(lk_b, F_GETFL) & O_APPEND, "file lost O_APPEND");
 	o = open(lk_path[0], O_RDWR);
 	CHECK(flock(o, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK, "flock: another description got the lock");
 	close(o);
