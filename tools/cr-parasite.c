@@ -14,6 +14,7 @@
  * tool needs only libcompel otherwise.  See cr-parasite(1).
  */
 #include <ctype.h>
+#include <elf.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include <compel.h>
@@ -156,12 +158,84 @@ static int report(const char *what, int64_t r)
 	return CR_EX_OK;
 }
 
+/* ---- scratch memory for arguments ------------------------------------ */
+/* On the thread's own stack, 16 KiB below its stack pointer (below
+ * libcompel's way home; the ABI leaves it free), inside the same mapping,
+ * its bytes saved and put back: nothing is mapped, so a cr-parasite
+ * killed meanwhile leaves nothing behind.  Else a mapping. */
+struct scratch {
+	uint64_t addr;
+	size_t len;
+	void *save;
+};
+
+static int stack_room(pid_t pid, uint64_t lo, uint64_t hi)
+{
+	char path[64], line[512];
+	FILE *f;
+	int ok = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && start <= lo &&
+		    end >= hi && perms[0] == 'r' && perms[1] == 'w')
+			ok = 1;
+	}
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+static void scratch_get(struct compel_proc *p, struct compel_thread *t, size_t len,
+			struct scratch *s)
+{
+	int err;
+#ifdef __x86_64__
+	struct user_regs_struct r;
+
+	s->len = (len + 63) & ~(size_t)63;
+	if (compel_thread__get_regset(t, NT_PRSTATUS, &r, sizeof(r)) >= 0) {
+		s->addr = (r.rsp - 16384 - s->len) & ~63ull;
+		s->save = malloc(s->len);
+		if (s->save && stack_room(opt_pid, s->addr, r.rsp) &&
+		    compel_proc__read_mem(p, s->addr, s->save, s->len) == (ssize_t)s->len) {
+			if (tool_verbose)
+				tool_msg("arguments on the stack of %d at %#llx", compel_thread__tid(t),
+					 (unsigned long long)s->addr);
+			return;
+		}
+		free(s->save);
+	}
+#endif
+	s->save = NULL;
+	s->len = (len + 4095) & ~(size_t)4095;
+	err = compel_remote_mmap(t, 0, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0, &s->addr);
+	if (err < 0)
+		tool_die(tool_exit_code(err), "cannot map memory in %d: %s", opt_pid, strerror(-err));
+}
+
+static void scratch_put(struct compel_proc *p, struct compel_thread *t, struct scratch *s)
+{
+	if (s->save)
+		compel_proc__write_mem(p, s->addr, s->save, s->len);
+	else
+		compel_remote_munmap(t, s->addr, s->len);
+	free(s->save);
+	s->save = NULL;
+}
+
 /* ---- syscall -------------------------------------------------------- */
 static int do_syscall(int argc, char **argv)
 {
 	struct compel_proc *p;
 	struct compel_thread *t;
-	uint64_t a[6] = { 0 }, scratch = 0, off = 0;
+	uint64_t a[6] = { 0 }, off = 0;
+	struct scratch sc = { 0 };
 	size_t strbytes = 0, len;
 	int64_t r;
 	long nr;
@@ -180,26 +254,22 @@ static int do_syscall(int argc, char **argv)
 	p = seize(opt_pid);
 	t = thread_of(p);
 	if (strbytes) {
-		len = (strbytes + 4095) & ~(size_t)4095;
-		err = compel_remote_mmap(t, 0, len, PROT_READ | PROT_WRITE,
-					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &scratch);
-		if (err < 0)
-			tool_die(tool_exit_code(err), "cannot map memory in %d: %s", opt_pid,
-				 strerror(-err));
+		len = strbytes;
+		scratch_get(p, t, len, &sc);
 		for (i = 1; i < argc; i++) {
 			if (!parse_num(argv[i], &a[i - 1]))
 				continue;
 			size_t l = strlen(argv[i]) + 1;
 
-			if (compel_proc__write_mem(p, scratch + off, argv[i], l) != (ssize_t)l)
+			if (compel_proc__write_mem(p, sc.addr + off, argv[i], l) != (ssize_t)l)
 				tool_die(CR_EX_FAIL, "cannot copy '%s' into %d", argv[i], opt_pid);
-			a[i - 1] = scratch + off;
+			a[i - 1] = sc.addr + off;
 			off += l;
 		}
 	}
 	err = compel_remote_syscall(t, &r, nr, a);
-	if (scratch)
-		compel_remote_munmap(t, scratch, (strbytes + 4095) & ~(size_t)4095);
+	if (strbytes)
+		scratch_put(p, t, &sc);
 	if (err < 0)
 		tool_die(tool_exit_code(err), "cannot run %s in %d: %s", argv[0], opt_pid,
 			 strerror(-err));
@@ -213,7 +283,8 @@ static int do_redirect(int argc, char **argv)
 	struct compel_proc *p;
 	struct compel_thread *t;
 	char abs[PATH_MAX + 2];
-	uint64_t a[6] = { 0 }, scratch;
+	uint64_t a[6] = { 0 };
+	struct scratch sc;
 	int64_t fd, r;
 	long target;
 	int err;
@@ -235,17 +306,14 @@ static int do_redirect(int argc, char **argv)
 	}
 	p = seize(opt_pid);
 	t = thread_of(p);
-	err = compel_remote_mmap(t, 0, sizeof(abs), PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &scratch);
-	if (err < 0)
-		tool_die(tool_exit_code(err), "cannot map memory in %d: %s", opt_pid, strerror(-err));
-	compel_proc__write_mem(p, scratch, abs, strlen(abs) + 1);
+	scratch_get(p, t, strlen(abs) + 1, &sc);
+	compel_proc__write_mem(p, sc.addr, abs, strlen(abs) + 1);
 	a[0] = (uint64_t)-100; /* AT_FDCWD: the path is absolute anyway */
-	a[1] = scratch;
+	a[1] = sc.addr;
 	a[2] = O_WRONLY | O_APPEND | O_CREAT;
 	a[3] = 0666;
 	err = compel_remote_syscall(t, &fd, __NR_openat, a);
-	compel_remote_munmap(t, scratch, sizeof(abs));
+	scratch_put(p, t, &sc);
 	if (err < 0)
 		tool_die(tool_exit_code(err), "cannot run open in %d: %s", opt_pid, strerror(-err));
 	if (fd < 0)
