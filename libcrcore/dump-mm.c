@@ -94,9 +94,12 @@ int dump_vma_kind(const struct proc_vma *v, char *why, size_t len)
 	if (p[0] == '[')
 		return fmt_err(why, len, -EOPNOTSUPP, "special mapping %s at %#llx: not supported", p,
 			       (unsigned long long)v->start);
-	if (!strncmp(p, "/SYSV", 5))
-		return fmt_err(why, len, -EOPNOTSUPP, "SysV shared memory mapping at %#llx: not supported yet",
-			       (unsigned long long)v->start);
+	if (!strncmp(p, "/SYSV", 5)) {
+		if (!v->shared)
+			return fmt_err(why, len, -EOPNOTSUPP, "SysV shared memory mapped private at %#llx: not supported",
+				       (unsigned long long)v->start);
+		return CRIMG__VMA_KIND__VMA_ANON_SHARED; /* Vma.shmid: the segment id */
+	}
 	if (!strncmp(p, "/memfd:", 7) || (!strcmp(p, "/dev/zero (deleted)") && v->ino && v->shared)) {
 		if (!v->shared)
 			return fmt_err(why, len, -EOPNOTSUPP,
@@ -500,6 +503,52 @@ static int write_pages(struct mm_ctx *c)
 	return r;
 }
 
+/* A SYSV_SHM record for segment id, unless an earlier process of the
+ * tree wrote it.  From /proc/sysvipc/shm, which shows our IPC namespace:
+ * the process must be in it. */
+static int write_sysv(struct crcore_dump *d, struct crimg_writer *w, uint64_t id)
+{
+	Crimg__SysvShm m = CRIMG__SYSV_SHM__INIT;
+	struct stat a, b;
+	char path[64], *t, *l;
+	int r = -ENOENT;
+
+	if (tree_shm_seen(d, ~0ull, id, 0, 1))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", (int)d->pid);
+	if (stat(path, &a) < 0 || stat("/proc/self/ns/ipc", &b) < 0 || a.st_ino != b.st_ino)
+		return dump_err(d, -EOPNOTSUPP,
+				"process %d: SysV shared memory of another IPC namespace: not supported",
+				(int)d->pid);
+	t = proc_read("/proc/sysvipc/shm");
+	if (!t)
+		return dump_err(d, -errno, "cannot read /proc/sysvipc/shm: %s", strerror(errno));
+	for (l = strchr(t, '\n'); l && *l; l = strchr(l, '\n')) {
+		long long key, sid, size;
+		unsigned perms, uid, gid, cuid, cgid;
+
+		l++;
+		if (sscanf(l, "%lld %lld %o %lld %*d %*d %*d %u %u %u %u", &key, &sid, &perms, &size, &uid,
+			   &gid, &cuid, &cgid) != 8 || (uint64_t)sid != id)
+			continue;
+		m.id = (uint32_t)sid;
+		m.key = (int32_t)key;
+		m.size = (uint64_t)size;
+		m.mode = perms;
+		m.uid = uid;
+		m.gid = gid;
+		m.cuid = cuid;
+		m.cgid = cgid;
+		r = dump_add(d, w, CRIMG_T_SYSV_SHM, &m.base);
+		break;
+	}
+	free(t);
+	if (r == -ENOENT)
+		return dump_err(d, r, "process %d: SysV segment %llu is not in /proc/sysvipc/shm",
+				(int)d->pid, (unsigned long long)id);
+	return r;
+}
+
 /* The first pass over a process: its mappings and the pages to write,
  * and its MM record.  *out keeps what write_pages needs (second pass). */
 static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
@@ -555,7 +604,8 @@ static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
 		x->prot = v->prot;
 		x->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
 		if (k == CRIMG__VMA_KIND__VMA_ANON_PRIVATE || k == CRIMG__VMA_KIND__VMA_GUARD ||
-		    (k == CRIMG__VMA_KIND__VMA_ANON_SHARED && strncmp(v->path, "/memfd:", 7)))
+		    (k == CRIMG__VMA_KIND__VMA_ANON_SHARED && strncmp(v->path, "/memfd:", 7) &&
+		     strncmp(v->path, "/SYSV", 5)))
 			x->flags |= MAP_ANONYMOUS;
 		if (v->vmflags & PROC_VMF_GD)
 			x->flags |= MAP_GROWSDOWN;
@@ -606,8 +656,15 @@ static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
 			break;
 		case CRIMG__VMA_KIND__VMA_ANON_SHARED:
 			/* a shared object's pages travel once, with the first
-			 * process of the stream that maps them (docs/trees.md) */
-			r = tree_shm_seen(d, x->dev, v->ino, v->pgoff, v->pgoff + (v->end - v->start)) ?
+			 * process of the stream that maps them (docs/trees.md);
+			 * a SysV segment's id may equal another object's inode */
+			if (!strncmp(v->path, "/SYSV", 5)) {
+				r = write_sysv(d, w, v->ino);
+				if (r < 0)
+					goto out;
+			}
+			r = tree_shm_seen(d, strncmp(v->path, "/SYSV", 5) ? x->dev : ~x->dev, v->ino,
+					  v->pgoff, v->pgoff + (v->end - v->start)) ?
 				    0 : scan_shared(&c, (uint32_t)i);
 			break;
 		case CRIMG__VMA_KIND__VMA_VDSO:

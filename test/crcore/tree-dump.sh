@@ -55,7 +55,7 @@ for line in open(sys.argv[1]):
     pids[n] = dict(pid=int(p), ppid=int(pp), pgid=int(pg), sid=int(s))
 img = json.load(open(sys.argv[2]))
 bad = []
-procs, files, shm_pages, mms = {}, {}, {}, []
+procs, files, shm_pages, mms, sysv = {}, {}, {}, [], []
 order = []
 cur, left = -1, 0
 for r in img['records']:
@@ -65,6 +65,8 @@ for r in img['records']:
         order.append(m['pid'])
     elif r['name'] == 'FILES':
         files[m['pid']] = {f['fd']: f.get('id') for f in m['fds']}
+    elif r['name'] == 'SYSV_SHM':
+        sysv.append(m)
     elif r['name'] == 'MM':
         if cur >= 0:
             bad.append('an MM record after PAGES records')
@@ -123,9 +125,16 @@ for n, w in pids.items():
     # fd 3 is DATAFILE, opened once by the root before the forks
     if f.get(3) != files[root][3]:
         bad.append('%s: fd 3 has id %s, the root %s (not one open file)' % (n, f.get(3), files[root][3]))
-# shared anonymous + memfd: 3 written pages each, stored once, by the root
-if shm_pages.get(root) != 6 or sum(shm_pages.values()) != 6:
-    bad.append('shared pages: %s (6 expected, in the root only)' % shm_pages)
+# shared anonymous + memfd: 3 written pages each, SysV 1, stored once, by the root
+if shm_pages.get(root) != 7 or sum(shm_pages.values()) != 7:
+    bad.append('shared pages: %s (7 expected, in the root only)' % shm_pages)
+# the SysV segment: one record, removed (SHM_DEST), 3 pages, mapped by all
+if len(sysv) != 1 or sysv[0]['size'] != 3 * 4096 or not sysv[0]['mode'] & 0o1000:
+    bad.append('SYSV_SHM records: %s' % sysv)
+else:
+    for m in mms:
+        if not any(v.get('shmid') == sysv[0]['id'] and v['kind'] == 3 for v in m['vmas']):
+            bad.append('%d does not map the SysV segment' % m['pid'])
 for b in bad:
     print('FAIL image:', b)
 sys.exit(1 if bad else 0)

@@ -3,7 +3,8 @@
  * vt-tree - a process tree that checks its own state after a restore.
  *   vt-tree PIDFILE DATAFILE
  * The root makes itself a session leader and a child subreaper, maps
- * shared anonymous memory and a memfd (both written), opens DATAFILE, and
+ * shared anonymous memory, a memfd and a removed SysV segment (all
+ * written), opens DATAFILE, and
  * forks:
  *   a    its own process group; reads 3 bytes of DATAFILE (the offset is
  *        shared by the whole tree); forks a1 in its group
@@ -32,6 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,7 +47,7 @@ struct who {
 };
 
 static volatile sig_atomic_t term;
-static uint8_t *shm, *mfd;
+static uint8_t *shm, *mfd, *sysv;
 static int datafd;
 static struct who me;
 static int slot;
@@ -71,6 +73,8 @@ static void pattern_check(void)
 			fail("shared anonymous memory changed");
 		if (mfd[i] != (uint8_t)(i * 13 + 5))
 			fail("memfd memory changed");
+		if (i < 2 * 4096 && sysv[i] != (uint8_t)(i * 17 + 3))
+			fail("SysV shared memory changed");
 	}
 }
 
@@ -105,6 +109,7 @@ static void verify(void)
 	pattern_check();
 	shm[slot] = 1;
 	mfd[slot] = 1;
+	sysv[slot] = 1;
 	printf("PASS %s\n", me.name);
 	fflush(stdout);
 }
@@ -161,6 +166,17 @@ int main(int argc, char **argv)
 	close(mf);
 	if (mfd == MAP_FAILED)
 		return 2;
+	{
+		/* a removed SysV segment of 3 pages, 1 written (the first
+		 * page holds the slots and stays untouched until the end) */
+		int id = shmget(IPC_PRIVATE, 3 * 4096, IPC_CREAT | 0600);
+
+		sysv = id < 0 ? MAP_FAILED : shmat(id, NULL, 0);
+		if (sysv == MAP_FAILED || shmctl(id, IPC_RMID, NULL) < 0)
+			return 2;
+		for (size_t i = 4096; i < 2 * 4096; i++)
+			sysv[i] = (uint8_t)(i * 17 + 3);
+	}
 	for (size_t i = 4096; i < SHM_PAGES * 4096; i++) {
 		shm[i] = (uint8_t)(i * 7 + 1);
 		mfd[i] = (uint8_t)(i * 13 + 5);
@@ -315,7 +331,7 @@ int main(int argc, char **argv)
 		int all = 1;
 
 		for (int s = 1; s <= 5; s++)
-			all &= shm[s] && mfd[s];
+			all &= shm[s] && mfd[s] && sysv[s];
 		if (all && shm[NSLOT])
 			break;
 		if (i == 2999)
