@@ -1729,15 +1729,35 @@ CRCORE_API int crcore_restore__run(struct crcore_restore *rs)
 	ca.set_tid = (uint64_t)(uintptr_t)&tid;
 	ca.set_tid_size = 1;
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	c = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (c == 0)
-		child_main(rs, parent);
-	r = -errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	/*
+	 * The kernel may hold a PID number for a moment after /proc no
+	 * longer shows its task (seen here right after a killed
+	 * multi-threaded original was reaped): retry EEXIST while /proc says
+	 * the PID is free, within the PID wait.
+	 */
+	for (uint32_t waited = 0;; waited += 5) {
+		char comm[64];
+
+		sigprocmask(SIG_SETMASK, &all, &old);
+		c = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (c == 0)
+			child_main(rs, parent);
+		r = -errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (c >= 0 || r != -EEXIST || waited >= rs->pid_wait_ms ||
+		    pid_state(rs->pid, comm, sizeof(comm)) == 2)
+			break;
+		usleep(5000);
+	}
 	if (c < 0) {
-		if (r == -EEXIST)
-			return fail(rs, r, "pid %d is taken (it was free a moment ago)", (int)rs->pid);
+		if (r == -EEXIST) {
+			char comm[64] = "";
+			int st = pid_state(rs->pid, comm, sizeof(comm));
+
+			return fail(rs, r, "pid %d is taken (it was free a moment ago; now %s%s%s)",
+				    (int)rs->pid, st == 0 ? "free again" : st == 1 ? "a zombie, " :
+				    "a process, ", st ? comm : "", "");
+		}
 		if (r == -EPERM)
 			return fail(rs, r, "creating a process with pid %d is not permitted: it needs "
 				    "CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN", (int)rs->pid);
