@@ -153,6 +153,8 @@ struct unix_info {
 	uint32_t type, state, peer, rqueue, wqueue, shutdown;
 	uint8_t name[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	size_t name_len;
+	uint32_t icons[64];           /* a listener's pending connections, in order: their clients */
+	size_t nicons;
 };
 
 static int unix_diag(uint64_t ino, struct unix_info *ui)
@@ -164,7 +166,8 @@ static int unix_diag(uint64_t ino, struct unix_info *ui)
 		.nlh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			 .nlmsg_flags = NLM_F_REQUEST },
 		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = (uint32_t)ino,
-		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN,
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN |
+				     UDIAG_SHOW_ICONS,
 		       .udiag_cookie = { ~0u, ~0u } },
 	};
 	union {
@@ -225,6 +228,13 @@ static int unix_diag(uint64_t ino, struct unix_info *ui)
 			case UNIX_DIAG_SHUTDOWN:
 				ui->shutdown = *(uint8_t *)v;
 				break;
+			case UNIX_DIAG_ICONS:
+				ui->nicons = vl / 4;
+				if (ui->nicons > 64)
+					ui->nicons = 65; /* too many: refused */
+				else
+					memcpy(ui->icons, v, ui->nicons * 4);
+				break;
 			}
 			left -= NLA_ALIGN(a->nla_len);
 			a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len));
@@ -283,6 +293,44 @@ static uint32_t tcp_backlog(int family, uint64_t ino)
 	return found;
 }
 
+/* Is ino the client of a pending connection (in the accept queue) of a
+ * unix listener that pid holds?  The listener's inode, or 0.  (The server
+ * end of such a connection has no inode yet: sock_diag lists the clients.) */
+static uint64_t pending_of(pid_t pid, uint32_t ino)
+{
+	char path[64], l[256];
+	struct dirent *f;
+	uint64_t found = 0;
+	DIR *fds;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	fds = opendir(path);
+	if (!fds)
+		return 0;
+	while (!found && (f = readdir(fds))) {
+		char fp[384];
+		ssize_t n;
+		unsigned long long si;
+		struct unix_info li;
+
+		if (f->d_name[0] == '.')
+			continue;
+		snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
+		n = readlink(fp, l, sizeof(l) - 1);
+		if (n <= 0)
+			continue;
+		l[n] = 0;
+		if (sscanf(l, "socket:[%llu]", &si) != 1 || unix_diag(si, &li) < 0 ||
+		    li.state != TCP_LISTEN_)
+			continue;
+		for (size_t k = 0; k < li.nicons && k < 64; k++)
+			if (li.icons[k] == ino)
+				found = si;
+	}
+	closedir(fds);
+	return found;
+}
+
 /* ---- the check -------------------------------------------------------------------- */
 
 static int check_socket(pid_t pid, int fd, const struct stat *st, const char *link, char *why,
@@ -310,10 +358,36 @@ static int check_socket(pid_t pid, int fd, const struct stat *st, const char *li
 		if (e < 0)
 			return fmt_err(why, len, e, "process %d: fd %d is a socket (unix, %s): "
 				       "sock_diag: %s", (int)pid, fd, link, strerror(-e));
-		if (ui.state == TCP_LISTEN_ && ui.rqueue)
+		if (ui.state == TCP_LISTEN_ && ui.nicons > 64)
 			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket (unix, "
-				       "listening, %u pending connections): not supported yet",
-				       (int)pid, fd, ui.rqueue);
+				       "listening) with more than 64 pending connections: not supported "
+				       "yet", (int)pid, fd);
+		/* pending connections: restored when their clients are ours
+		 * and sent nothing yet (the queue of a connection not accepted
+		 * cannot be read without accepting it) */
+		for (size_t k = 0; ui.state == TCP_LISTEN_ && k < ui.nicons; k++) {
+			struct unix_info ci;
+			char cl[64];
+
+			snprintf(cl, sizeof(cl), "socket:[%u]", ui.icons[k]);
+			if (!ui.icons[k] || !held_by(pid, cl))
+				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a listening "
+					       "unix socket with a pending connection from outside the "
+					       "process: not supported yet", (int)pid, fd);
+			/* what a client sent is charged to it until read */
+			if (unix_diag(ui.icons[k], &ci) < 0 || ci.wqueue)
+				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a listening "
+					       "unix socket with a pending connection holding data not "
+					       "accepted yet: not supported yet", (int)pid, fd);
+		}
+		if (!ui.peer && ui.state == TCP_ESTABLISHED_ && pending_of(pid, (uint32_t)st->st_ino))
+			return 1; /* connected, not accepted yet: with its listener */
+		/* a peer that closed leaves the shutdown bits set; none: a
+		 * connection that a listener elsewhere has not accepted yet */
+		if (!ui.peer && ui.state == TCP_ESTABLISHED_ && type != SOCK_DGRAM && !ui.shutdown)
+			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket (unix, %s) "
+				       "connected to a listener outside the process, not accepted yet: "
+				       "not supported yet", (int)pid, fd, link);
 		if (ui.peer) {
 			snprintf(peer, sizeof(peer), "socket:[%u]", ui.peer);
 			if (!held_by(pid, peer) && fd <= 2)
@@ -994,6 +1068,16 @@ static int fill_socket(struct crcore_dump *d, Crimg__Fd *f, bool first)
 		if (ui.state == TCP_LISTEN_) {
 			u->has_backlog = 1;
 			u->backlog = ui.wqueue;
+			if (ui.nicons && ui.nicons <= 64) {
+				u->icons = zalloc(ui.nicons * sizeof(*u->icons));
+				if (!u->icons) {
+					r = dump_err(d, -ENOMEM, "out of memory");
+					goto out;
+				}
+				for (size_t k = 0; k < ui.nicons; k++)
+					u->icons[k] = ui.icons[k];
+				u->n_icons = ui.nicons;
+			}
 		}
 		u->has_shutdown = 1;
 		u->shutdown = ui.shutdown;

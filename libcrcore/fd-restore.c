@@ -631,6 +631,20 @@ static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 	o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino);
 	if (o)
 		goto have;
+	/* connected, not accepted yet: its listener connects it */
+	for (size_t i = 0; u->state == 1 && i < files->n_fds; i++) {
+		const Crimg__UnixSk *g = files->fds[i]->unix_sk;
+
+		for (size_t k = 0; g && k < g->n_icons; k++)
+			if (g->icons[k] == u->ino) {
+				r = ensure_unix(fr, files, g->ino, err, len);
+				if (r < 0)
+					return r;
+				o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino);
+				if (o)
+					goto have;
+			}
+	}
 	if (u->has_peer && u->peer) {
 		/* a pair within the process: both made now, each one's queue
 		 * sent from the other */
@@ -753,6 +767,33 @@ static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 		if (u->state == TCP_LISTEN_ &&
 		    listen(s, u->has_backlog && u->backlog ? (int)u->backlog : SOMAXCONN) < 0)
 			return err_(err, len, -errno, "fd %d: listen: %s", f->fd, strerror(errno));
+		/* its pending connections, in accept order: their clients
+		 * connect again */
+		for (size_t k = 0; u->state == TCP_LISTEN_ && k < u->n_icons; k++) {
+			const Crimg__Fd *cf = unix_by_ino(files, u->icons[k]);
+			const Crimg__UnixSk *cu = cf ? cf->unix_sk : NULL;
+			int c;
+
+			if (!cu)
+				return err_(err, len, -EPROTO, "fd %d: pending connection %" PRIu64 " has "
+					    "no client in the image", f->fd, u->icons[k]);
+			c = socket(AF_UNIX, (int)cu->type | SOCK_CLOEXEC, 0);
+			if (c < 0)
+				return err_(err, len, -errno, "fd %d: socket: %s", f->fd, strerror(errno));
+			if (!obj_add(fr, CRIMG__FD_KIND__FD_UNIX, 0, cu->ino, c, -1)) {
+				close(c);
+				return err_(err, len, -ENOMEM, "out of memory");
+			}
+			sk_opts(c, cu);
+			if (named(cu) && (r = bind_name(c, cu)) < 0)
+				return err_(err, len, r, "fd %d: bind a pending client again: %s", f->fd,
+					    strerror(-r));
+			if (connect(c, (struct sockaddr *)&sa, sl) < 0)
+				return err_(err, len, -errno, "fd %d: connect pending client %zu again: %s",
+					    f->fd, k + 1, strerror(errno));
+			sk_shutdown(c, cu);
+		}
+		o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, u->ino); /* obj_add moved it */
 		if (type == SOCK_DGRAM && u->first && u->n_queue) {
 			int t = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 

@@ -15,7 +15,8 @@
  *           ways, a stream pair whose peer is closed, named and abstract
  *           listening sockets, an accepted connection with data both
  *           ways, one whose listener was closed, a bound datagram socket
- *           with queued messages and a client connected to it
+ *           with queued messages and a client connected to it, a listener
+ *           with two connections not accepted yet
  *   inet    a bound UDP socket, a listening TCP socket (loopback)
  *   memfd   a sealed memfd with a hole at an offset, a second one with a dup
  *           and a second open file description
@@ -280,7 +281,7 @@ static void epoll_check(void)
 
 /* ---- unix ------------------------------------------------------------------- */
 static int us[2], ud[2], uq[2], uorph, ul_named, ul_abs;
-static int uc_cli, uc_srv, ua_cli, ua_srv, dg_srv, dg_cli;
+static int uc_cli, uc_srv, ua_cli, ua_srv, dg_srv, dg_cli, pl, pc[2];
 static char upath[4200], uabs[108], dpath[4200];
 
 static void unix_prep(void)
@@ -346,6 +347,20 @@ static void unix_prep(void)
 		    send(ua_cli, "pkt", 3, 0) != 3)
 			DIE("abstract connection");
 		close(l);
+	}
+	/* a listener with two connections not accepted yet */
+	{
+		struct sockaddr_un b = { .sun_family = AF_UNIX };
+
+		snprintf(b.sun_path, sizeof(b.sun_path), "@vf-pend-%d", (int)getpid());
+		b.sun_path[0] = 0;
+		pl = socket(AF_UNIX, SOCK_STREAM, 0);
+		pc[0] = socket(AF_UNIX, SOCK_STREAM, 0);
+		pc[1] = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (pl < 0 || bind(pl, (struct sockaddr *)&b, sizeof(b)) < 0 || listen(pl, 4) < 0 ||
+		    connect(pc[0], (struct sockaddr *)&b, sizeof(b)) < 0 ||
+		    connect(pc[1], (struct sockaddr *)&b, sizeof(b)) < 0)
+			DIE("pending connections");
 	}
 	/* a bound datagram socket with messages queued, one sender connected to it */
 	snprintf(dpath, sizeof(dpath), "%s/vf-dgram", dir);
@@ -435,6 +450,17 @@ static void unix_check(void)
 	      "datagram client's peer differs");
 	CHECK(send(dg_cli, "again", 5, 0) == 5 && recv(dg_srv, b, sizeof(b), MSG_DONTWAIT) == 5,
 	      "datagram client does not reach its server");
+	for (int i = 0; i < 2; i++) {
+		char w = (char)('1' + i);
+
+		s = accept4(pl, NULL, NULL, SOCK_NONBLOCK);
+		CHECK(s >= 0, "pending connection %d: accept: %s", i + 1, strerror(errno));
+		CHECK(write(pc[i], &w, 1) == 1 && read(s, b, 1) == 1 && b[0] == w,
+		      "pending connection %d is not its client's (accept order)", i + 1);
+		close(s);
+	}
+	fcntl(pl, F_SETFL, O_NONBLOCK);
+	CHECK(accept(pl, NULL, NULL) < 0 && errno == EAGAIN, "more pending connections than before");
 }
 
 /* ---- inet -------------------------------------------------------------------- */
