@@ -23,6 +23,13 @@
  *   lock    a flock write lock (and a dup), a POSIX read lock on a range,
  *           an OFD write lock to the end of the file
  *   inotify an inotify fd with watches 2 and 3 (1 removed: a gap to keep)
+ * and what the dump refuses (the test expects the refusal and then PASS
+ * from the same process, untouched):
+ *   r-scm      a socket pair with an fd in flight (SCM_RIGHTS)
+ *   r-epoll    an epoll watch whose fd number was closed (the file lives on)
+ *   r-lease    a file lease
+ *   r-lockmap  a POSIX lock on a file the process maps
+ *   r-tcp      an established TCP connection (to itself)
  * The directory of OUTFILE holds the FIFO and the named socket.
  */
 #include <arpa/inet.h>
@@ -673,6 +680,63 @@ static void inotify_check(void)
 	CHECK(n > 0 && e->wd == 2 && (e->mask & IN_MODIFY), "inotify: no IN_MODIFY for wd 2");
 }
 
+/* ---- refused ------------------------------------------------------------------ */
+static void refuse_prep(const char *m)
+{
+	char p[4300];
+	int f, sv[2];
+
+	if (!strcmp(m, "r-scm")) {
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(int))];
+		} c;
+		struct iovec iov = { "x", 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &c,
+				     .msg_controllen = sizeof(c) };
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+			DIE("socketpair");
+		c.h.cmsg_level = SOL_SOCKET;
+		c.h.cmsg_type = SCM_RIGHTS;
+		c.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&c.h), &out, sizeof(int));
+		if (sendmsg(sv[0], &mh, 0) != 1)
+			DIE("sendmsg");
+	} else if (!strcmp(m, "r-epoll")) {
+		int epf = epoll_create1(0), e = eventfd(0, 0), d = dup(e);
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (epf < 0 || e < 0 || d < 0 || epoll_ctl(epf, EPOLL_CTL_ADD, e, &ev) < 0)
+			DIE("epoll");
+		close(e);
+	} else if (!strcmp(m, "r-lease")) {
+		snprintf(p, sizeof(p), "%s/vf-lease", dir);
+		f = open(p, O_RDONLY | O_CREAT, 0600);
+		if (f < 0 || fcntl(f, F_SETLEASE, F_RDLCK) < 0)
+			DIE("lease: %s", strerror(errno));
+	} else if (!strcmp(m, "r-lockmap")) {
+		struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		snprintf(p, sizeof(p), "%s/vf-lockmap", dir);
+		f = open(p, O_RDWR | O_CREAT, 0600);
+		if (f < 0 || ftruncate(f, 4096) < 0 || fcntl(f, F_SETLK, &l) < 0 ||
+		    mmap(NULL, 4096, PROT_READ, MAP_SHARED, f, 0) == MAP_FAILED)
+			DIE("lockmap");
+	} else if (!strcmp(m, "r-tcp")) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t l = sizeof(a);
+		int ls = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (ls < 0 || c < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 1) < 0 ||
+		    getsockname(ls, (struct sockaddr *)&a, &l) < 0 ||
+		    connect(c, (struct sockaddr *)&a, sizeof(a)) < 0 || accept(ls, NULL, NULL) < 0)
+			DIE("tcp");
+	} else {
+		exit(2);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -709,6 +773,8 @@ int main(int argc, char **argv)
 		memfd_prep();
 	else if (!strcmp(m, "lock"))
 		lock_prep();
+	else if (!strncmp(m, "r-", 2))
+		refuse_prep(m);
 	else
 		return 2;
 	say("READY");
@@ -729,6 +795,8 @@ int main(int argc, char **argv)
 		memfd_check();
 	else if (!strcmp(m, "lock"))
 		lock_check();
+	else if (!strncmp(m, "r-", 2))
+		; /* refused: it only has to be alive and well */
 	else
 		inet_check();
 	if (fails)
