@@ -147,7 +147,8 @@ int tree_walk(pid_t root, int (*check)(pid_t pid, void *arg), void *arg)
 			}
 			todo = nv;
 		}
-		memcpy(todo + n, kids, nk * sizeof(*kids));
+		if (nk)
+			memcpy(todo + n, kids, nk * sizeof(*kids));
 		n += nk;
 		free(kids);
 	}
