@@ -199,6 +199,11 @@ struct crcore_restore_opts {
 				    * to be reaped; 0 means the default, 5000 */
 	crcore_log_fn log;
 	void *log_arg;
+	/* Called about every 50 ms while the memory is filled, with the bytes
+	 * of memory restored so far and the total the image announces (0 if
+	 * it does not).  Optional. */
+	void (*progress)(uint64_t done, uint64_t total, void *arg);
+	void *progress_arg;
 };
 /* The process stays a child of the caller, to be waited for with
  * crcore_restore__wait; otherwise it is left to be reparented when the

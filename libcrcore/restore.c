@@ -94,6 +94,8 @@ struct crcore_restore {
 	uint32_t flags, pid_wait_ms;
 	crcore_log_fn log;
 	void *log_arg;
+	void (*progress)(uint64_t done, uint64_t total, void *arg);
+	void *progress_arg;
 	char errmsg[ERRLEN];
 	char *warnings;
 	size_t warnings_len;
@@ -1374,6 +1376,10 @@ static int wait_state(struct crcore_restore *rs, uint32_t until_mask, int timeou
 			return restorer_error(rs);
 		if (until_mask & (1u << st))
 			return 0;
+		if (rs->progress && st == RST_ST_MEMORY)
+			rs->progress(__atomic_load_n(&c->pages, __ATOMIC_RELAXED) * PAGE,
+				     rs->mm && rs->mm->has_pages_dumped ? rs->mm->pages_dumped * PAGE : 0,
+				     rs->progress_arg);
 		syscall(SYS_futex, &c->state, FUTEX_WAIT, st, &t, NULL, 0);
 		w = waitpid(rs->pid, &status, WNOHANG | __WALL);
 		if (w == rs->pid) {
@@ -1668,6 +1674,10 @@ CRCORE_API int crcore_restore__new(int fd, const struct crcore_restore_opts *opt
 		if (opts->sz >= offsetof(struct crcore_restore_opts, log_arg) + sizeof(void *)) {
 			rs->log = opts->log;
 			rs->log_arg = opts->log_arg;
+		}
+		if (opts->sz >= offsetof(struct crcore_restore_opts, progress_arg) + sizeof(void *)) {
+			rs->progress = opts->progress;
+			rs->progress_arg = opts->progress_arg;
 		}
 	}
 	r = crimg_reader__new(fd, NULL, &rs->rd);

@@ -34,6 +34,12 @@ static void usage(void)
 	       "  -h, --help          this text\n", tool_name());
 }
 
+static void progress(uint64_t done, uint64_t total, void *arg)
+{
+	(void)arg;
+	tool_progress("restoring", done, total);
+}
+
 static int write_pidfile(const char *path, pid_t pid)
 {
 	char buf[32];
@@ -114,10 +120,14 @@ int main(int argc, char **argv)
 		o.log = tool_lib_log;
 		o.log_arg = NULL;
 	}
+	if (isatty(STDERR_FILENO))
+		o.progress = progress;
 	r = crcore_restore__new(fd, &o, &rs);
 	if (r < 0)
 		tool_die(tool_exit_code(r), "%s", crcore_restore__errmsg(rs));
 	r = crcore_restore__run(rs);
+	if (o.progress)
+		tool_progress_end();
 	if (r < 0) {
 		int code = r == -EEXIST ? CR_EX_FAIL : tool_exit_code(r);
 
