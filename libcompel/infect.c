@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blob.h"
@@ -854,9 +855,27 @@ COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t ti
 	b->th_fn = c->fn;
 	b->th_sigframe_sp = sp;
 	b->th_ret = -ENOSYS;
+	b->th_exit_sp = 0;
+	memset(b->th_out, 0, sizeof(b->th_out));
+	compel_thread_home(t);
+	if (t->home_sp) {
+		/* it leaves the mapping through its own way home, whose first
+		 * call tells the parasite it is out (see unmap_len) */
+		struct arch_undo u = { __NR_clock_gettime, 2, CLOCK_MONOTONIC,
+				       inf->addr + inf->boot_off + offsetof(struct rpc_boot, th_out) };
+
+		if (!compel_thread_chain(t, &u, 1)) {
+			b->th_exit_ip = compel_proc_ret_gadget(inf->p);
+			b->th_exit_sp = t->home_sp;
+		}
+	}
 	regs = t->regs;
 	arch_regs_setup_call(&regs, rt_sym(inf, "__compel_thread_entry"),
 			     inf->addr + inf->tstack_top, inf->addr + inf->boot_off, 0, 0);
+	/* from here, should we die, the parasite must wait for it before
+	 * unmapping (a death between these two lines costs the mapping:
+	 * the parasite cannot know whether it will come, see unmap_len) */
+	b->th_busy = 1;
 	err = compel_regs_set_live(t, &regs);
 	if (!err)
 		err = block_all(t);
@@ -864,10 +883,13 @@ COMPEL_API int compel_infect__call_in_thread(struct compel_infect *inf, pid_t ti
 		err = run_to_sigreturn(t, 1u << 20);
 	if (err == -ESRCH)
 		return err;
-	if (err) {
+	if (err)
 		restore_by_hand(t);
+	b->th_busy = 0; /* stopped outside the mapping again */
+	if (b->th_exit_sp)
+		compel_thread_chain(t, NULL, 0);
+	if (err)
 		return err;
-	}
 	c->ret = b->th_ret;
 	c->nr_fds_out = 0;
 	if (c->res && c->res_len)

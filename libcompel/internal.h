@@ -78,6 +78,10 @@ void compel_thread_home(struct compel_thread *t);
  * now).  Returns 0, or -ENOTSUP (no way home, or no gadgets for the
  * arguments). */
 int compel_thread_set_undo(struct compel_thread *t, const struct arch_undo *u, unsigned n);
+/* The same without parking the thread on the chain: only its memory. */
+int compel_thread_chain(struct compel_thread *t, const struct arch_undo *u, unsigned n);
+/* The address of a plain "ret" of the task (0 if none). */
+uint64_t compel_proc_ret_gadget(const struct compel_proc *p);
 int compel_thread_block(struct compel_thread *t, int block);
 int compel_thread_load_xstate(struct compel_thread *t);
 int compel_find_syscall_ip(struct compel_proc *p);

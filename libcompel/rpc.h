@@ -62,6 +62,11 @@ struct rpc_boot {
 	uint64_t th_fn;
 	uint64_t th_sigframe_sp;
 	int64_t th_ret;
+	uint32_t th_busy;     /* another thread runs in the mapping: do not unmap it */
+	uint32_t th_pad;
+	uint64_t th_exit_ip;  /* its way out: a "ret" of the task with the chain at */
+	uint64_t th_exit_sp;  /* th_exit_sp, whose first call, clock_gettime(th_out), */
+	int64_t th_out[2];    /* tells (from the task's code) that it left the mapping */
 };
 
 #endif

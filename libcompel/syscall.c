@@ -250,7 +250,12 @@ void compel_thread_home(struct compel_thread *t)
 	free(buf);
 }
 
-int compel_thread_set_undo(struct compel_thread *t, const struct arch_undo *u, unsigned n)
+uint64_t compel_proc_ret_gadget(const struct compel_proc *p)
+{
+	return p->g_syscall_ret ? p->g_syscall_ret + arch_gadget_syscall_ret_len - 1 : 0;
+}
+
+int compel_thread_chain(struct compel_thread *t, const struct arch_undo *u, unsigned n)
 {
 	struct compel_proc *p = t->proc;
 	struct arch_gadgets g;
@@ -265,11 +270,19 @@ int compel_thread_set_undo(struct compel_thread *t, const struct arch_undo *u, u
 	if (compel_proc__write_mem(p, t->home_addr, t->home_buf, len) != (ssize_t)len)
 		return -EIO;
 	t->home_sp = csp;
+	return 0;
+}
+
+int compel_thread_set_undo(struct compel_thread *t, const struct arch_undo *u, unsigned n)
+{
+	int err = compel_thread_chain(t, u, n);
+
+	if (err)
+		return err;
 	if (n && !t->homing) {
 		/* registers first, then the mask: the chain's rt_sigreturn
 		 * restores both */
 		struct arch_regs r;
-		int err;
 
 		home_regs(t, &r);
 		err = compel_regs_set_live(t, &r);
@@ -279,8 +292,7 @@ int compel_thread_set_undo(struct compel_thread *t, const struct arch_undo *u, u
 			return err;
 		t->homing = true;
 	} else if (!n && t->homing) {
-		int err = compel_thread_block(t, 0);
-
+		err = compel_thread_block(t, 0);
 		if (!err)
 			err = compel_regs_set_live(t, &t->park);
 		if (err)

@@ -171,6 +171,32 @@ static void finish_sleep(struct rpc_boot *b)
 	*(volatile uint64_t *)(uintptr_t)b->fix_rip = b->fix_rip_val;
 }
 
+/*
+ * Another thread may still run in the mapping (the controller died during
+ * compel_infect__call_in_thread).  It leaves through a chain of the
+ * task's own code whose first call, clock_gettime, writes th_out: once
+ * the kernel did that, it is out and we may unmap.  Wait for it a while
+ * (its call must end first); else leave the mapping: munmap(addr, 0)
+ * fails and the chain goes on.
+ */
+static uint64_t unmap_len(struct rpc_boot *b)
+{
+	unsigned i;
+
+	if (!*(volatile uint32_t *)&b->th_busy)
+		return b->map_len;
+	if (!b->th_exit_sp)
+		return 0;
+	for (i = 0; i < 10000; i++) {
+		if (*(volatile int64_t *)&b->th_out[0] || *(volatile int64_t *)&b->th_out[1])
+			return b->map_len;
+		if (!*(volatile uint32_t *)&b->th_busy)
+			return b->map_len; /* the controller saw it home */
+		compel_sys3(__NR_poll, 0, 0, 1);
+	}
+	return 0;
+}
+
 void compel_runtime_main(struct rpc_boot *b)
 {
 	struct compel_pctx *ctx = &b->ctx;
@@ -219,7 +245,7 @@ out:
 		finish_sleep(b);
 	}
 	if (b->exit_ip)
-		compel_arch_exit_chain(b->exit_ip, b->exit_sp, b->map_addr, b->map_len);
+		compel_arch_exit_chain(b->exit_ip, b->exit_sp, b->map_addr, unmap_len(b));
 	compel_arch_sigreturn(b->sigframe_sp);
 }
 
@@ -235,5 +261,7 @@ void compel_runtime_thread(struct rpc_boot *b)
 	ctx.args_size = b->args_size;
 	ctx.sock = -1;
 	b->th_ret = ((compel_parasite_fn)(uintptr_t)b->th_fn)(&ctx);
+	if (b->th_exit_sp) /* out of the mapping at once (see unmap_len) */
+		compel_arch_exit_chain(b->th_exit_ip, b->th_exit_sp, 0, 0);
 	compel_arch_sigreturn(b->th_sigframe_sp);
 }

@@ -5,7 +5,8 @@
  * absolute), a timed futex wait and poll, and block in read
  * (helpers/sleepers.c): while it runs remote system calls in every
  * thread in turn, while a parasite serves calls (with an fd passed, some
- * sleeping in the parasite), and while it infects and cures again and
+ * sleeping in the parasite; in its thread or in another), and while it
+ * infects and cures again and
  * again.  After each kill the victim must be left with no fd and no
  * mapping of ours once the orphaned parasite is home (a kill inside
  * compel_infect included); at the end every sleep must have ended as it would
@@ -85,7 +86,7 @@ static void controller(pid_t pid, int report, char phase, unsigned round)
 	nt = compel_proc__nr_threads(p);
 	/* a different thread each round: sleepers of every kind */
 	io.tid = compel_thread__tid(compel_proc__thread(p, round % nt));
-	if (phase != 'P' && write(report, &phase, 1) != 1)
+	if (phase != 'P' && phase != 'T' && write(report, &phase, 1) != 1)
 		_exit(6);
 	switch (phase) {
 	case 'S': /* remote syscalls, every thread in turn */
@@ -97,6 +98,21 @@ static void controller(pid_t pid, int report, char phase, unsigned round)
 			if (compel_infect(p, &io, &inf))
 				_exit(4);
 			compel_cure(inf);
+		}
+	case 'T': /* calls in another thread, some sleeping there */
+		if (compel_infect(p, &io, &inf))
+			_exit(4);
+		c.fn = sym(inf, "tc_poll_sleep");
+		c.args = &ms;
+		c.args_len = sizeof(ms);
+		if (write(report, &phase, 1) != 1)
+			_exit(6);
+		for (;; i++) {
+			pid_t other = compel_thread__tid(compel_proc__thread(p, (round + 1 + i % (nt - 1)) % nt));
+
+			ms = i % 3 ? 0 : 3;
+			if (compel_infect__call_in_thread(inf, other, &c))
+				_exit(5);
 		}
 	case 'P': /* calls with an fd passed; some sleep in the parasite */
 		if (compel_infect(p, &io, &inf) || pipe(pp))
@@ -186,6 +202,7 @@ int main(void)
 	run("S");
 	run("P");
 	run("C");
-	run("SCP"); /* each kill leaves the next controller a different state */
+	run("T");
+	run("SCPT"); /* each kill leaves the next controller a different state */
 	return T_PASS;
 }
