@@ -5,6 +5,7 @@
 #   leave   cr-dump --leave-running, then the original is killed, cr-assemble
 #   pipe    cr-dump PID | cr-assemble (no file in between)
 #   nobody  the victim runs as user nobody, root dumps and restores it
+#   zstd    cr-dump PID | zstd -c | zstd -dc | cr-assemble (if zstd is there)
 #   proxy   as kill, restored through the vDSO proxy (cr-assemble
 #           --vdso-proxy), the path of an image from another kernel build
 # The restored process checks its own state after SIGTERM and writes PASS.
@@ -74,6 +75,11 @@ run() { # VICTIM MODE
 			fail "$vic $mode: cr-dump | cr-assemble failed: $(cat "$dir/err")"
 		wait "$v" 2>/dev/null
 		;;
+	zstd)
+		cr-dump "$v" 2>"$dir/err" | zstd -q -c | zstd -q -dc | cr-assemble --pidfile "$pf" ||
+			fail "$vic $mode: cr-dump | zstd | zstd -d | cr-assemble failed: $(cat "$dir/err")"
+		wait "$v" 2>/dev/null
+		;;
 	esac
 	p=$(cat "$pf" 2>/dev/null)
 	[ "$p" = "$v" ] || fail "$vic $mode: restored pid '$p', the original was $v"
@@ -87,8 +93,10 @@ run() { # VICTIM MODE
 }
 
 command -v setpriv >/dev/null || { echo "setpriv is missing"; exit 77; }
+modes="kill leave pipe nobody proxy"
+command -v zstd >/dev/null && modes="$modes zstd"
 for vic in v-basic v-threads v-misc v-files; do
-	for mode in kill leave pipe nobody proxy; do
+	for mode in $modes; do
 		run "$vic" "$mode"
 	done
 done
