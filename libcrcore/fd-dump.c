@@ -514,8 +514,18 @@ int fd_dump_check(pid_t pid, int fd, const struct stat *st, const char *link, ch
 	if (S_ISFIFO(st->st_mode)) {
 		pid_t other;
 
-		if (link[0] == '/')
-			return 1; /* a FIFO: the name is how others reach it */
+		if (link[0] == '/') {
+			/* a FIFO: reopened by its name, which must still be it */
+			struct stat ps;
+			char full[4200];
+
+			snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, link);
+			if (stat(full, &ps) < 0 || ps.st_ino != st->st_ino || ps.st_dev != st->st_dev)
+				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a FIFO (%s) "
+					       "whose name is gone or another file now: not supported "
+					       "yet", (int)pid, fd, link);
+			return 1;
+		}
 		other = held_elsewhere(pid, link);
 		if (other && fd <= 2)
 			return 1; /* a std fd: the restore inherits its own */

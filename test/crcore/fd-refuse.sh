@@ -15,7 +15,8 @@ for c in "r-scm:fd [0-9]+ is a unix socket with fds in flight \(SCM_RIGHTS\)" \
 	"r-epoll:fd [0-9]+ is an epoll fd watching fd [0-9]+, which is closed" \
 	"r-lease:fd [0-9]+ holds a LEASE" \
 	"r-lockmap:fd [0-9]+ holds a POSIX lock on a file the process also maps" \
-	"r-tcp:fd [0-9]+ is a socket \(TCP, not listening.*established TCP is not supported yet"; do
+	"r-tcp:fd [0-9]+ is a socket \(TCP, not listening.*established TCP is not supported yet" \
+	"r-fifo:fd [0-9]+ is a FIFO .* whose name is gone"; do
 	m=${c%%:*} re=${c#*:}
 	rm -f "$tmp/out"
 	"$CR_BUILD/test/crcore/helpers/vf-kinds" "$tmp/out" $m </dev/null >/dev/null 2>&1 &

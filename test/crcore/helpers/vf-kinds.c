@@ -30,6 +30,7 @@
  *   r-lease    a file lease
  *   r-lockmap  a POSIX lock on a file the process maps
  *   r-tcp      an established TCP connection (to itself)
+ *   r-fifo     a FIFO whose name was removed
  * The directory of OUTFILE holds the FIFO and the named socket.
  */
 #include <arpa/inet.h>
@@ -732,6 +733,11 @@ static void refuse_prep(const char *m)
 		    getsockname(ls, (struct sockaddr *)&a, &l) < 0 ||
 		    connect(c, (struct sockaddr *)&a, sizeof(a)) < 0 || accept(ls, NULL, NULL) < 0)
 			DIE("tcp");
+	} else if (!strcmp(m, "r-fifo")) {
+		snprintf(p, sizeof(p), "%s/vf-gone", dir);
+		unlink(p);
+		if (mkfifo(p, 0600) < 0 || open(p, O_RDWR) < 0 || unlink(p) < 0)
+			DIE("fifo");
 	} else {
 		exit(2);
 	}
