@@ -109,6 +109,10 @@ for n, w in pids.items():
             bad.append('z: state %s status %s' % (m.get('state'), m.get('exit_status')))
         if w['pid'] in files or w['pid'] in shm_pages:
             bad.append('z has records other than PROC')
+    if n == 'a1' and len(m.get('tids', [])) != 2:
+        bad.append('a1: %d threads, not 2' % len(m.get('tids', [])))
+    if n == 'z':
+        pass
     elif n == 't':
         if m.get('state') != ord('T'):
             bad.append('t: state %s, not T' % m.get('state'))

@@ -7,7 +7,7 @@
  * written), opens DATAFILE, and
  * forks:
  *   a    its own process group; reads 3 bytes of DATAFILE (the offset is
- *        shared by the whole tree); forks a1 in its group
+ *        shared by the whole tree); forks a1 (two threads) in its group
  *   b    its own group; forks b1 in it, then exits: b1 is reparented to
  *        the root (subreaper) and group b has no leader any more
  *   c    a new session; forks c1 which makes its own group in it, then
@@ -25,6 +25,7 @@
  * Any mismatch prints "FAIL name: what" and exits 1.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -142,6 +143,17 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+static void *sleeper(void *arg)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;)
+		sleep_ms(1000);
+	return arg;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -191,8 +203,14 @@ int main(int argc, char **argv)
 		if (read(datafd, tmp, 3) != 3)
 			_exit(2);
 		a1 = fork();
-		if (a1 == 0)
+		if (a1 == 0) {
+			pthread_t th;
+
+			/* a1 has a second thread, sleeping */
+			if (pthread_create(&th, NULL, sleeper, NULL))
+				_exit(2);
 			leaf("a1", 2);
+		}
 		if (write(syncp[1], &a1, sizeof(a1)) != sizeof(a1))
 			_exit(2);
 		close(syncp[0]);
