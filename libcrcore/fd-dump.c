@@ -29,6 +29,7 @@
 #include <linux/unix_diag.h>
 #include <linux/inet_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "dump.h"
 #include "fd.h"
@@ -1027,6 +1028,92 @@ static int peek_queue(struct crcore_dump *d, int s, int fd, int type, Crimg__Uni
 	return r;
 }
 
+/* The options read and set back as they are (bytes), beyond those with
+ * fields of their own.  family 0: any; type 0: any. */
+static const struct sockopt_def {
+	int family, type, level, name;
+} sockopts[] = {
+	{ 0, 0, SOL_SOCKET, SO_KEEPALIVE },
+	{ 0, 0, SOL_SOCKET, SO_PRIORITY },
+	{ 0, 0, SOL_SOCKET, SO_RCVLOWAT },
+	{ 0, 0, SOL_SOCKET, SO_MARK },
+	{ 0, 0, SOL_SOCKET, SO_TIMESTAMP },
+	{ 0, 0, SOL_SOCKET, SO_TIMESTAMPNS },
+	{ 0, 0, SOL_SOCKET, SO_RCVTIMEO },
+	{ 0, 0, SOL_SOCKET, SO_SNDTIMEO },
+	{ 0, 0, SOL_SOCKET, SO_LINGER },
+	{ 0, 0, SOL_SOCKET, SO_PEEK_OFF },
+	{ AF_INET, 0, SOL_SOCKET, SO_BROADCAST },
+	{ AF_INET6, 0, SOL_SOCKET, SO_BROADCAST },
+	{ AF_INET, 0, SOL_SOCKET, SO_DONTROUTE },
+	{ AF_INET, 0, SOL_SOCKET, SO_OOBINLINE },
+	{ AF_INET, 0, IPPROTO_IP, IP_TOS },
+	{ AF_INET, 0, IPPROTO_IP, IP_TTL },
+	{ AF_INET, 0, IPPROTO_IP, IP_RECVTOS },
+	{ AF_INET, 0, IPPROTO_IP, IP_RECVTTL },
+	{ AF_INET, 0, IPPROTO_IP, IP_PKTINFO },
+	{ AF_INET, 0, IPPROTO_IP, IP_RECVERR },
+	{ AF_INET, 0, IPPROTO_IP, IP_MTU_DISCOVER },
+	{ AF_INET, 0, IPPROTO_IP, IP_FREEBIND },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_IP, IP_MULTICAST_TTL },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_IP, IP_MULTICAST_LOOP },
+	{ AF_INET6, 0, IPPROTO_IPV6, IPV6_UNICAST_HOPS },
+	{ AF_INET6, 0, IPPROTO_IPV6, IPV6_TCLASS },
+	{ AF_INET6, 0, IPPROTO_IPV6, IPV6_RECVPKTINFO },
+	{ AF_INET6, 0, IPPROTO_IPV6, IPV6_RECVERR },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_IPV6, IPV6_MULTICAST_HOPS },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_IPV6, IPV6_MULTICAST_LOOP },
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_NODELAY },
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_DEFER_ACCEPT },
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_KEEPIDLE },
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_KEEPINTVL },
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_KEEPCNT },
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_USER_TIMEOUT },
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_FASTOPEN },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, TCP_NODELAY },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, TCP_DEFER_ACCEPT },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, TCP_KEEPIDLE },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, TCP_KEEPINTVL },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, TCP_KEEPCNT },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, TCP_USER_TIMEOUT },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, TCP_FASTOPEN },
+};
+
+static int fill_sockopts(int s, int family, int type, Crimg__SockOpt ***ret, size_t *n)
+{
+	size_t cnt = sizeof(sockopts) / sizeof(sockopts[0]);
+	Crimg__SockOpt **v = zalloc(cnt * sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		const struct sockopt_def *o = &sockopts[i];
+		uint8_t buf[64];
+		socklen_t l = sizeof(buf);
+		Crimg__SockOpt *x;
+		uint8_t *val;
+
+		if ((o->family && o->family != family) || (o->type && o->type != type))
+			continue;
+		if (getsockopt(s, o->level, o->name, buf, &l) < 0)
+			continue; /* not for this socket */
+		x = zalloc(sizeof(*x));
+		val = zalloc(l);
+		if (!x || !val)
+			return -ENOMEM;
+		crimg__sock_opt__init(x);
+		memcpy(val, buf, l);
+		x->level = (uint32_t)o->level;
+		x->name = (uint32_t)o->name;
+		x->value.data = val;
+		x->value.len = l;
+		v[(*n)++] = x;
+	}
+	*ret = v;
+	return 0;
+}
+
 static int fill_socket(struct crcore_dump *d, Crimg__Fd *f, bool first)
 {
 	int s = take_fd(d->pid, f->fd), dom = 0, type = 0, proto = 0, v;
@@ -1104,6 +1191,10 @@ static int fill_socket(struct crcore_dump *d, Crimg__Fd *f, bool first)
 		sl = sizeof(v);
 		if (getsockopt(s, SOL_SOCKET, SO_PASSCRED, &v, &sl) == 0)
 			u->has_passcred = 1, u->passcred = v != 0;
+		if (fill_sockopts(s, dom, type, &u->opts, &u->n_opts) < 0) {
+			r = dump_err(d, -ENOMEM, "out of memory");
+			goto out;
+		}
 		if (ui.state != TCP_LISTEN_)
 			r = peek_queue(d, s, f->fd, type, u);
 	} else if (dom == AF_INET || dom == AF_INET6) {
@@ -1157,6 +1248,8 @@ static int fill_socket(struct crcore_dump *d, Crimg__Fd *f, bool first)
 		sl = sizeof(v);
 		if (dom == AF_INET6 && getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, &sl) == 0)
 			in->has_v6only = 1, in->v6only = v != 0;
+		if (fill_sockopts(s, dom, type, &in->opts, &in->n_opts) < 0)
+			r = dump_err(d, -ENOMEM, "out of memory");
 	} else {
 		r = dump_err(d, -EOPNOTSUPP, "fd %d is a socket of family %d: not supported yet",
 			     f->fd, dom);

@@ -461,6 +461,16 @@ static int fill_queue(int sender, const Crimg__UnixSk *u, const void *to, sockle
 	return 0;
 }
 
+static int set_opts(int s, Crimg__SockOpt *const *o, size_t n, int fdno, char *err, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (setsockopt(s, (int)o[i]->level, (int)o[i]->name, o[i]->value.data,
+			       (socklen_t)o[i]->value.len) < 0)
+			return err_(err, len, -errno, "fd %d: socket option %u/%u: %s", fdno,
+				    o[i]->level, o[i]->name, strerror(errno));
+	return 0;
+}
+
 static void sk_opts(int s, const Crimg__UnixSk *u)
 {
 	int v;
@@ -476,6 +486,7 @@ static void sk_opts(int s, const Crimg__UnixSk *u)
 		v = 1;
 		setsockopt(s, SOL_SOCKET, SO_PASSCRED, &v, sizeof(v));
 	}
+	set_opts(s, u->opts, u->n_opts, -1, NULL, 0);
 }
 
 static void sk_shutdown(int s, const Crimg__UnixSk *u)
@@ -839,6 +850,10 @@ static int open_inet(const Crimg__Fd *f, char *err, size_t len)
 		setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v));
 	if (in->has_rcvbuf && (v = (int)in->rcvbuf / 2) > 0)
 		setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v));
+	if ((r = set_opts(s, in->opts, in->n_opts, f->fd, err, len)) < 0) {
+		close(s);
+		return r;
+	}
 	if (in->has_addr && in->addr.len >= sizeof(struct sockaddr_in)) {
 		struct sockaddr_storage ss = { 0 };
 		bool bound;

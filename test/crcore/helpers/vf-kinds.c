@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -485,6 +486,17 @@ static void inet_prep(void)
 	iua = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	ita = iua;
 	setsockopt(it, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	{
+		int ttl = 33;
+		struct timeval tv = { 1, 500000 };
+
+		if (setsockopt(iu, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
+		    setsockopt(iu, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+		    setsockopt(iu, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+		    setsockopt(it, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0 ||
+		    setsockopt(it, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			DIE("socket options");
+	}
 	if (iu < 0 || it < 0 || bind(iu, (struct sockaddr *)&iua, sizeof(iua)) < 0 ||
 	    bind(it, (struct sockaddr *)&ita, sizeof(ita)) < 0 || listen(it, 7) < 0)
 		DIE("inet sockets");
@@ -516,6 +528,21 @@ static void inet_check(void)
 	CHECK(getsockopt(it, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) == 0 && v, "TCP: not listening");
 	l = sizeof(v);
 	CHECK(getsockopt(it, SOL_SOCKET, SO_REUSEADDR, &v, &l) == 0 && v, "TCP: SO_REUSEADDR lost");
+	l = sizeof(v);
+	CHECK(getsockopt(it, SOL_SOCKET, SO_KEEPALIVE, &v, &l) == 0 && v, "TCP: SO_KEEPALIVE lost");
+	l = sizeof(v);
+	CHECK(getsockopt(it, IPPROTO_TCP, TCP_NODELAY, &v, &l) == 0 && v, "TCP: TCP_NODELAY lost");
+	l = sizeof(v);
+	CHECK(getsockopt(iu, IPPROTO_IP, IP_TTL, &v, &l) == 0 && v == 33, "UDP: IP_TTL %d, want 33", v);
+	l = sizeof(v);
+	CHECK(getsockopt(iu, SOL_SOCKET, SO_BROADCAST, &v, &l) == 0 && v, "UDP: SO_BROADCAST lost");
+	{
+		struct timeval tv;
+
+		l = sizeof(tv);
+		CHECK(getsockopt(iu, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) == 0 && tv.tv_sec == 1 &&
+		      tv.tv_usec == 500000, "UDP: SO_RCVTIMEO lost");
+	}
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK(connect(c, (struct sockaddr *)&ita, sizeof(ita)) == 0, "TCP connect: %s", strerror(errno));
 	s = accept(it, NULL, NULL);
