@@ -7,7 +7,8 @@
 #   the shared pages are stored once; the shared file has one id;
 # - --leave-running: the tree runs on and passes its own checks;
 # - --leave-stopped: every process is frozen in cr-freeze/ROOT until
-#   --thaw, then passes its checks;
+#   --thaw (each back in its own cgroup), then passes its checks; or until
+#   --kill, which kills them all;
 # - the default (kill): every process of the tree is killed.
 set -u
 cgroot=/sys/fs/cgroup/unified
@@ -173,6 +174,17 @@ if [ -e $cgroot/cgroup.procs ]; then
 	finish leave-stopped
 	for i in $(seq 200); do rmdir "$sub" 2>/dev/null && break; sleep 0.01; done
 	echo "PASS leave-stopped"
+	# and --kill ends a tree left stopped: every process
+	start
+	r=$(pid_of root)
+	cr-dump --leave-stopped -o "$tmp/img" $r 2>"$tmp/err" || fail "dump --leave-stopped: $(cat "$tmp/err")"
+	cr-freeze --kill $r 2>"$tmp/err" || fail "--kill: $(cat "$tmp/err")"
+	[ -d $cgroot/cr-freeze/$r ] && fail "our cgroup is still there after --kill"
+	for n in $live; do
+		s=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' /proc/$(pid_of $n)/status 2>/dev/null)
+		case "$s" in ""|Z|X) ;; *) fail "--kill: $n was not killed (state $s)";; esac
+	done
+	echo "PASS leave-stopped --kill"
 fi
 
 # kill (the default): no process of the tree runs afterwards
