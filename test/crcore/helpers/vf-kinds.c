@@ -17,7 +17,8 @@
  *           ways, one whose listener was closed, a bound datagram socket
  *           with queued messages and a client connected to it, a listener
  *           with two connections not accepted yet
- *   inet    a bound UDP socket, a listening TCP socket (loopback)
+ *   inet    a bound UDP socket, a listening TCP socket (loopback), with
+ *           options; a v6-only UDP socket bound to ::1 and the lo device
  *   memfd   a sealed memfd with a hole at an offset, a second one with a dup
  *           and a second open file description
  *   lock    a flock write lock (and a dup), a POSIX read lock on a range,
@@ -473,8 +474,9 @@ static void unix_check(void)
 }
 
 /* ---- inet -------------------------------------------------------------------- */
-static int iu, it;
+static int iu, it, iu6;
 static struct sockaddr_in iua, ita;
+static struct sockaddr_in6 iua6;
 
 static void inet_prep(void)
 {
@@ -501,6 +503,16 @@ static void inet_prep(void)
 	    bind(it, (struct sockaddr *)&ita, sizeof(ita)) < 0 || listen(it, 7) < 0)
 		DIE("inet sockets");
 	getsockname(iu, (struct sockaddr *)&iua, &l);
+	/* UDP over IPv6, v6-only, bound to ::1 and the loopback device */
+	iu6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	iua6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	l = sizeof(iua6);
+	if (iu6 < 0 || setsockopt(iu6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+	    setsockopt(iu6, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0 ||
+	    bind(iu6, (struct sockaddr *)&iua6, sizeof(iua6)) < 0 ||
+	    getsockname(iu6, (struct sockaddr *)&iua6, &l) < 0)
+		DIE("UDP over IPv6: %s", strerror(errno));
+	l = sizeof(iua);
 	l = sizeof(ita);
 	getsockname(it, (struct sockaddr *)&ita, &l);
 	/* the test checks the backlog (ss's Send-Q of a listener) */
@@ -534,6 +546,24 @@ static void inet_check(void)
 	CHECK(getsockopt(it, IPPROTO_TCP, TCP_NODELAY, &v, &l) == 0 && v, "TCP: TCP_NODELAY lost");
 	l = sizeof(v);
 	CHECK(getsockopt(iu, IPPROTO_IP, IP_TTL, &v, &l) == 0 && v == 33, "UDP: IP_TTL %d, want 33", v);
+	{
+		struct sockaddr_in6 a6;
+		char dev[16] = "";
+
+		l = sizeof(a6);
+		CHECK(getsockname(iu6, (struct sockaddr *)&a6, &l) == 0 && a6.sin6_port == iua6.sin6_port,
+		      "UDP6: bound port differs");
+		l = sizeof(v);
+		CHECK(getsockopt(iu6, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) == 0 && v, "UDP6: IPV6_V6ONLY lost");
+		l = sizeof(dev);
+		CHECK(getsockopt(iu6, SOL_SOCKET, SO_BINDTODEVICE, dev, &l) == 0 && !strcmp(dev, "lo"),
+		      "UDP6: SO_BINDTODEVICE '%s', want lo", dev);
+		c = socket(AF_INET6, SOCK_DGRAM, 0);
+		CHECK(sendto(c, "v6", 2, 0, (struct sockaddr *)&iua6, sizeof(iua6)) == 2, "UDP6 send");
+		close(c);
+		usleep(10000);
+		CHECK(recv(iu6, b, sizeof(b), MSG_DONTWAIT) == 2, "UDP6: nothing received");
+	}
 	l = sizeof(v);
 	CHECK(getsockopt(iu, SOL_SOCKET, SO_BROADCAST, &v, &l) == 0 && v, "UDP: SO_BROADCAST lost");
 	{
