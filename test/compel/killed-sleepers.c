@@ -99,10 +99,13 @@ static void controller(pid_t pid, int report, char phase, unsigned round)
 				_exit(4);
 			compel_cure(inf);
 		}
-	case 'T': /* calls in another thread, some sleeping there */
+	case 'T': /* calls in another thread, some staying there a while
+		   * (spinning: a sleeping call there, interrupted by our death
+		   * at its entry stop, would reset that thread's restart block,
+		   * docs/compel.md) */
 		if (compel_infect(p, &io, &inf))
 			_exit(4);
-		c.fn = sym(inf, "tc_poll_sleep");
+		c.fn = sym(inf, "tc_spin");
 		c.args = &ms;
 		c.args_len = sizeof(ms);
 		if (write(report, &phase, 1) != 1)
@@ -110,7 +113,7 @@ static void controller(pid_t pid, int report, char phase, unsigned round)
 		for (;; i++) {
 			pid_t other = compel_thread__tid(compel_proc__thread(p, (round + 1 + i % (nt - 1)) % nt));
 
-			ms = i % 3 ? 0 : 3;
+			ms = i % 3 ? 0 : 3000000;
 			if (compel_infect__call_in_thread(inf, other, &c))
 				_exit(5);
 		}

@@ -92,3 +92,14 @@ COMPEL_PARASITE_ENTRY long tc_arglen(struct compel_pctx *ctx)
 {
 	return (long)ctx->args_len;
 }
+
+/* Spins *(long *)args loops without a system call (stays in the parasite
+ * mapping a while, touching no restart block even if interrupted). */
+COMPEL_PARASITE_ENTRY long tc_spin(struct compel_pctx *ctx)
+{
+	volatile long n = *(long *)ctx->args;
+
+	while (n > 0)
+		n--;
+	return 0;
+}
