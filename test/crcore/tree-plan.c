@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tree-plan: the shape planner and creator (libcrcore/tree-restore.c) on
+ * shapes that vt-tree does not have.
+ * - planning only: a child left in its parent's old session is created
+ *   before the parent's setsid; a dead group leader gets one helper for
+ *   all its members; shapes that cannot be recreated are refused with a
+ *   message naming the process (a session whose leader is alive, a
+ *   reparented process whose parent is not a subreaper, a missing parent).
+ * - creating, at free pids: R (session leader, subreaper) - P (setsid after
+ *   creating Q) - Q (still in R's session, in a group whose leader is
+ *   gone); Z a zombie killed by SIGKILL that leads a group, M in Z's group.
+ *   Each checks itself; Z's exit code is 9; no helper is left.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/test.h"
+#include "../../libcrcore/tree.h"
+
+static const struct tree_task *task(const struct tree_plan *p, pid_t pid)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->t[i].pid == pid)
+			return &p->t[i];
+	t_fail("no task %d in the plan", (int)pid);
+}
+
+static void refused(const struct tree_proc *pr, unsigned n, const char *want)
+{
+	struct tree_plan *p = NULL;
+	char err[256] = "";
+	int r = tree_plan_build(pr, n, &p, err, sizeof(err));
+
+	if (r >= 0)
+		t_fail("planned a shape that should be refused (%s)", want);
+	if (!strstr(err, want))
+		t_fail("refused with '%s', expected '%s'", err, want);
+	t_log("refused: %s", err);
+}
+
+static void plans(void)
+{
+	struct tree_plan *p;
+	char err[256] = "";
+	/* R leads its session; P made its own after creating Q, which stays
+	 * in R's session in group 15 whose leader is gone, with Q2 */
+	struct tree_proc a[] = {
+		{ .pid = 10, .ppid = 1, .pgid = 10, .sid = 10 },
+		{ .pid = 11, .ppid = 10, .pgid = 11, .sid = 11 },
+		{ .pid = 12, .ppid = 11, .pgid = 15, .sid = 10 },
+		{ .pid = 13, .ppid = 11, .pgid = 15, .sid = 10 },
+	};
+
+	if (tree_plan_build(a, 4, &p, err, sizeof(err)) < 0)
+		t_fail("plan a: %s", err);
+	t_assert(p->n == 5);
+	t_assert(task(p, 11)->setsid && !task(p, 11)->pre_setsid);
+	t_assert(task(p, 12)->pre_setsid && p->t[task(p, 12)->creator].pid == 11);
+	t_assert(task(p, 15)->kind == TREE_HELPER && task(p, 15)->pre_setsid);
+	t_assert(p->t[task(p, 15)->creator].pid == 11);
+	/* the helper comes before its members */
+	t_assert(task(p, 15) < task(p, 12) && task(p, 15) < task(p, 13));
+	tree_plan_free(p);
+
+	/* a session whose leader is alive elsewhere */
+	{
+		struct tree_proc b[] = {
+			{ .pid = 20, .ppid = 1, .pgid = 20, .sid = 20 },
+			{ .pid = 21, .ppid = 20, .pgid = 21, .sid = 21 },
+			{ .pid = 22, .ppid = 20, .pgid = 21, .sid = 21 },
+		};
+
+		refused(b, 3, "process 22: session 21 differs from its parent's");
+	}
+	/* reparented out of a dead session, but the parent is no subreaper */
+	{
+		struct tree_proc c[] = {
+			{ .pid = 30, .ppid = 1, .pgid = 30, .sid = 30 },
+			{ .pid = 32, .ppid = 30, .pgid = 32, .sid = 31 },
+		};
+
+		refused(c, 2, "parent 30 is not a child subreaper");
+		c[0].subreaper = true;
+		if (tree_plan_build(c, 2, &p, err, sizeof(err)) < 0)
+			t_fail("plan c: %s", err);
+		t_assert(task(p, 31)->kind == TREE_HELPER && task(p, 31)->setsid);
+		t_assert(p->t[task(p, 32)->creator].pid == 31);
+		tree_plan_free(p);
+	}
+	/* a parent that is not in the image */
+	{
+		struct tree_proc d[] = {
+			{ .pid = 40, .ppid = 1, .pgid = 40, .sid = 40 },
+			{ .pid = 41, .ppid = 49, .pgid = 40, .sid = 40 },
+		};
+
+		refused(d, 2, "process 41: its parent 49 is not in the image");
+	}
+}
+
+struct result {
+	_Atomic int done;
+	char line[8][160];
+};
+
+static void msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static char state_of(pid_t pid, int *code)
+{
+	char path[64], buf[1024], *s;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	s = strrchr(buf, ')');
+	if (code) {
+		char *l = strrchr(buf, ' ');
+
+		*code = l ? atoi(l + 1) : -1;
+	}
+	return s ? s[2] : 0;
+}
+
+/* b, b+1...: a run of pids nobody uses, above the last one handed out */
+static pid_t free_pids(unsigned n)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "r");
+	long last = 0, max = 32768;
+
+	if (f) {
+		if (fscanf(f, "%ld", &last) != 1)
+			last = 0;
+		fclose(f);
+	}
+	f = fopen("/proc/sys/kernel/pid_max", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 32768;
+		fclose(f);
+	}
+	for (long b = last + 3000; b + (long)n < max; b += 97) {
+		unsigned k;
+
+		for (k = 0; k < n; k++)
+			if (kill((pid_t)(b + k), 0) == 0 || errno != ESRCH)
+				break;
+		if (k == n)
+			return (pid_t)b;
+	}
+	t_skip("no run of %u free pids", n);
+}
+
+static void create(void)
+{
+	pid_t b = free_pids(8);
+	struct tree_proc pr[] = {
+		{ .pid = b, .ppid = getpid(), .pgid = b, .sid = b, .subreaper = true },
+		{ .pid = b + 1, .ppid = b, .pgid = b + 1, .sid = b + 1 },
+		{ .pid = b + 2, .ppid = b + 1, .pgid = b + 3, .sid = b },
+		{ .pid = b + 4, .ppid = b, .pgid = b + 4, .sid = b, .zombie = true, .exit_status = SIGKILL },
+		{ .pid = b + 5, .ppid = b, .pgid = b + 4, .sid = b },
+	};
+	unsigned n = sizeof(pr) / sizeof(pr[0]);
+	struct tree_create_opts o;
+	struct tree_plan *p;
+	struct result *res;
+	char err[256] = "";
+	int idx, r;
+
+	if (tree_plan_build(pr, n, &p, err, sizeof(err)) < 0)
+		t_fail("plan: %s", err);
+	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	t_assert(res != MAP_FAILED);
+	o = (struct tree_create_opts){ .err = err, .errlen = sizeof(err) };
+	r = tree_create(p, &o, &idx);
+	if (r == 0 && idx >= 0) {
+		const struct tree_proc *me = &pr[idx];
+
+		if (getpid() != me->pid || getppid() != me->ppid || getpgid(0) != me->pgid ||
+		    getsid(0) != me->sid)
+			snprintf(res->line[idx], 160,
+				 "FAIL %d: pid %d ppid %d (want %d) pgid %d (want %d) sid %d (want %d)",
+				 (int)me->pid, (int)getpid(), (int)getppid(), (int)me->ppid,
+				 (int)getpgid(0), (int)me->pgid, (int)getsid(0), (int)me->sid);
+		else
+			snprintf(res->line[idx], 160, "PASS %d", (int)me->pid);
+		atomic_fetch_add(&res->done, 1);
+		for (;;)
+			pause();
+	}
+	if (r < 0)
+		t_fail("tree_create: %s", err);
+	for (int i = 0; i < 500 && atomic_load(&res->done) < 4; i++)
+		msleep(10);
+	r = 0;
+	for (unsigned k = 0; k < n; k++) {
+		int code = -1;
+		char s = state_of(pr[k].pid, &code);
+
+		if (pr[k].zombie) {
+			if (s != 'Z' || code != SIGKILL) {
+				t_log("FAIL zombie %d: state %c code %d", (int)pr[k].pid, s ? s : '-', code);
+				r = -1;
+			}
+			continue;
+		}
+		t_log("%s", res->line[k][0] ? res->line[k] : "FAIL: a process did not report");
+		if (strncmp(res->line[k], "PASS", 4))
+			r = -1;
+	}
+	if (state_of(b + 3, NULL))
+		t_log("FAIL: helper %d is still there", (int)(b + 3)), r = -1;
+	for (unsigned k = 0; k < n; k++)
+		kill(pr[k].pid, SIGKILL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	tree_plan_free(p);
+	if (r < 0)
+		t_fail("the tree did not come back as planned");
+}
+
+int main(void)
+{
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	plans();
+	create();
+	printf("PASS\n");
+	return 0;
+}
