@@ -517,15 +517,42 @@ static socklen_t sun_of(const Crimg__UnixSk *u, struct sockaddr_un *sa)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + nl);
 }
 
-/* bind to u's name; the old socket's file stays behind it, so a socket
- * file at that path is removed first (nothing else ever is) */
+/* Is a live socket bound to path (/proc/net/unix lists it)? */
+static bool path_bound(const char *path)
+{
+	FILE *f = fopen("/proc/net/unix", "re");
+	char line[4400];
+	size_t pl = strlen(path);
+	bool found = false;
+
+	if (!f)
+		return true; /* cannot tell: never remove it */
+	while (!found && fgets(line, sizeof(line), f)) {
+		size_t l = strlen(line);
+		char *p;
+
+		if (l && line[l - 1] == '\n')
+			line[--l] = 0;
+		/* the path is the last column, after the inode */
+		p = l > pl ? line + l - pl : NULL;
+		found = p && p[-1] == ' ' && !strcmp(p, path);
+	}
+	fclose(f);
+	return found;
+}
+
+/* bind to u's name.  The old socket's file stays behind it when it is
+ * gone: a socket file that no live socket is bound to is removed first
+ * (nothing else ever is).  One a live socket holds (the original, left
+ * stopped for a migration) is left alone: bind fails. */
 static int bind_name(int s, const Crimg__UnixSk *u)
 {
 	struct sockaddr_un sa;
 	socklen_t sl = sun_of(u, &sa);
 	struct stat sb;
 
-	if (sa.sun_path[0] && lstat(sa.sun_path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+	if (sa.sun_path[0] && lstat(sa.sun_path, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+	    !path_bound(sa.sun_path))
 		unlink(sa.sun_path);
 	return bind(s, (struct sockaddr *)&sa, sl) < 0 ? -errno : 0;
 }
@@ -772,9 +799,11 @@ static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 		size_t nl = sl - offsetof(struct sockaddr_un, sun_path);
 
 		if ((r = bind_name(s, u)) < 0)
-			return err_(err, len, r, "fd %d: bind the unix socket to %s%.*s: %s", f->fd,
+			return err_(err, len, r, "fd %d: bind the unix socket to %s%.*s: %s%s", f->fd,
 				    sa.sun_path[0] ? "" : "@", (int)nl - (sa.sun_path[0] ? 0 : 1),
-				    sa.sun_path + (sa.sun_path[0] ? 0 : 1), strerror(-r));
+				    sa.sun_path + (sa.sun_path[0] ? 0 : 1), strerror(-r),
+				    r == -EADDRINUSE ? " (a live socket has it: is the original still "
+				    "there?)" : "");
 		if (u->state == TCP_LISTEN_ &&
 		    listen(s, u->has_backlog && u->backlog ? (int)u->backlog : SOMAXCONN) < 0)
 			return err_(err, len, -errno, "fd %d: listen: %s", f->fd, strerror(errno));

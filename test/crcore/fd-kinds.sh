@@ -55,6 +55,21 @@ run() { # MODE FORM
 		wait $v 2>/dev/null
 		: > "$tmp/out"
 		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$m: cr-assemble failed: $(cat "$tmp/err")";;
+	taken)
+		# a socket path left by the original is reused only when no live
+		# socket has it: another process bound to it makes the restore
+		# fail (and keeps its socket); once it is gone, the restore works
+		cr-dump -o "$tmp/img" $v 2>"$tmp/err" || fail "$m: cr-dump failed: $(cat "$tmp/err")"
+		wait $v 2>/dev/null
+		rm -f "$tmp/vf-sock"
+		/usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); open(sys.argv[1]+".ok","w"); time.sleep(30)' "$tmp/vf-sock" &
+		h=$!; pids="$pids $h"
+		for i in $(seq 50); do [ -e "$tmp/vf-sock.ok" ] && break; sleep 0.1; done
+		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" &&
+			fail "$m taken: cr-assemble took a socket path another process holds"
+		grep -q "a live socket has it" "$tmp/err" || fail "$m taken: cr-assemble said: $(cat "$tmp/err")"
+		kill -9 $h; wait $h 2>/dev/null
+		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$m taken: cr-assemble failed once the path was free: $(cat "$tmp/err")";;
 	esac
 	r=$(cat "$tmp/pid" 2>/dev/null)
 	[ "$r" = "$v" ] || fail "$m $form: restored pid '$r', want $v"
@@ -68,10 +83,11 @@ run() { # MODE FORM
 	gone $r || fail "$m $form: the restored victim did not exit"
 }
 
-for m in ${FD_KINDS:-event pipe epoll unix inet inotify memfd lock}; do
+for m in ${FD_KINDS-event pipe epoll unix inet inotify memfd lock}; do
 	run $m file
 	run $m running
 done
 run pipe pipe
+[ -x /usr/bin/python3 ] && run unix taken
 run event stdpipe
 echo PASS
