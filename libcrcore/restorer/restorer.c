@@ -643,7 +643,12 @@ static void read_pages(struct stream *s)
 	}
 	for (at = addr; left;) {
 		uint64_t n = left < RST_READ_CHUNK ? left : RST_READ_CHUNK;
-		uint64_t got = read_full(s, (void *)at, n, "the pages");
+		uint64_t got;
+
+		/* fault the chunk in with one call rather than a fault per
+		 * page inside read(); an error (old kernel) changes nothing */
+		sys_madvise(at, n, 23 /* MADV_POPULATE_WRITE */);
+		got = read_full(s, (void *)at, n, "the pages");
 
 		rst_csum_update(&cs, (void *)at, got);
 		if (got < n)
