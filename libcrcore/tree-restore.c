@@ -23,6 +23,9 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
+#include <crimg.h>
+#include <crimg-proto.h>
+
 #include "tree.h"
 
 static int perr(char *err, size_t len, int r, const char *fmt, ...)
@@ -573,4 +576,118 @@ int tree_create(const struct tree_plan *p, const struct tree_create_opts *o, int
 	munmap(c, sz);
 	*idx = -1;
 	return 0;
+}
+
+/* ---- shared memory objects of a tree --------------------------------------- */
+
+static int shm_find(const struct tree_shm *o, unsigned n, uint64_t dev, uint64_t shmid, bool sysv)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (o[i].dev == dev && o[i].shmid == shmid && o[i].sysv == sysv)
+			return (int)i;
+	return -1;
+}
+
+int tree_shm_plan(Crimg__Mm *const *mms, unsigned n, struct tree_shm **ret, unsigned *nret)
+{
+	struct tree_shm *o = NULL;
+	unsigned no = 0, k = 0;
+
+	for (unsigned p = 0; p < n; p++) {
+		for (size_t i = 0; i < mms[p]->n_vmas; i++) {
+			const Crimg__Vma *v = mms[p]->vmas[i];
+			bool sysv = v->path && !strncmp(v->path, "/SYSV", 5);
+			uint64_t end = v->pgoff + (v->end - v->start), size;
+			int x;
+
+			if (v->kind != CRIMG__VMA_KIND__VMA_ANON_SHARED || !v->has_shmid)
+				continue;
+			size = v->has_file_size && v->file_size > end ? v->file_size : end;
+			x = shm_find(o, no, v->dev, v->shmid, sysv);
+			if (x < 0) {
+				struct tree_shm *nw = realloc(o, (no + 1) * sizeof(*o));
+
+				if (!nw) {
+					free(o);
+					return -ENOMEM;
+				}
+				o = nw;
+				x = (int)no++;
+				o[x] = (struct tree_shm){ .dev = v->dev, .shmid = v->shmid, .sysv = sysv,
+							  .size = size, .fd = -1, .nprocs = 0 };
+				if (v->path && !strncmp(v->path, "/memfd:", 7))
+					snprintf(o[x].name, sizeof(o[x].name), "%s", v->path + 7);
+				/* nprocs counts processes: remember the last one */
+				o[x].nprocs = 1;
+				o[x].fd = -(int)p - 2;
+				continue;
+			}
+			if (size > o[x].size)
+				o[x].size = size;
+			if (o[x].fd != -(int)p - 2) {
+				o[x].nprocs++;
+				o[x].fd = -(int)p - 2;
+			}
+		}
+	}
+	/* keep the shared ones */
+	for (unsigned i = 0; i < no; i++) {
+		if (o[i].nprocs < 2)
+			continue;
+		o[k] = o[i];
+		o[k].fd = -1;
+		k++;
+	}
+	if (!k) {
+		free(o);
+		o = NULL;
+	}
+	*ret = o;
+	*nret = k;
+	return 0;
+}
+
+int tree_shm_create(struct tree_shm *o, unsigned n, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int r;
+
+		if (o[i].sysv) {
+			r = perr(err, errlen, -EOPNOTSUPP,
+				 "SysV shared memory segment %llu: not restored yet",
+				 (unsigned long long)o[i].shmid);
+			goto fail;
+		}
+		o[i].fd = memfd_create(o[i].name[0] ? o[i].name : "shmem", MFD_CLOEXEC);
+		if (o[i].fd < 0 || ftruncate(o[i].fd, (off_t)o[i].size) < 0) {
+			r = perr(err, errlen, -errno, "cannot create the shared memory object %llu (%llu bytes): %s",
+				 (unsigned long long)o[i].shmid, (unsigned long long)o[i].size,
+				 strerror(errno));
+			goto fail;
+		}
+		continue;
+fail:
+		for (unsigned k = 0; k <= i; k++) {
+			if (o[k].fd >= 0)
+				close(o[k].fd);
+			o[k].fd = -1;
+		}
+		return r;
+	}
+	return 0;
+}
+
+int tree_shm_fd(const struct tree_shm *o, unsigned n, uint64_t dev, uint64_t shmid, bool sysv)
+{
+	int x = shm_find(o, n, dev, shmid, sysv);
+
+	return x < 0 ? -1 : o[x].fd;
+}
+
+void tree_shm_free(struct tree_shm *o, unsigned n)
+{
+	for (unsigned i = 0; o && i < n; i++)
+		if (o[i].fd >= 0)
+			close(o[i].fd);
+	free(o);
 }

@@ -89,4 +89,31 @@ struct tree_create_opts {
 CRCORE_LOCAL int tree_create(const struct tree_plan *p, const struct tree_create_opts *o,
 			     int *idx);
 
+/* ---- shared memory objects of a tree ----------------------------------- */
+/* An object (MAP_SHARED anonymous memory, a memfd, a SysV segment) that
+ * several processes of the image map: cr-assemble creates it once before
+ * tree_create, every process inherits the fd, and each restorer maps it
+ * instead of making its own (docs/trees.md, "Filling each process in"). */
+struct tree_shm {
+	uint64_t dev, shmid;    /* Vma.dev, Vma.shmid */
+	bool sysv;              /* a SysV segment (path /SYSV...) */
+	uint64_t size;          /* the largest Vma.file_size, or the end of the furthest mapping */
+	char name[64];          /* memfd:NAME without the prefix, "" otherwise */
+	unsigned nprocs;        /* processes that map it (2 or more) */
+	int fd;                 /* after tree_shm_create, else -1 */
+};
+
+struct Crimg__Mm;
+/* The objects mapped by two processes or more, from every MM record of
+ * the image (in any order).  *ret malloc'd (free with tree_shm_free). */
+CRCORE_LOCAL int tree_shm_plan(struct Crimg__Mm *const *mms, unsigned n, struct tree_shm **ret,
+			       unsigned *nret);
+/* Creates each object as a memfd of its size (SysV: -EOPNOTSUPP for
+ * now).  On failure the ones created are closed. */
+CRCORE_LOCAL int tree_shm_create(struct tree_shm *o, unsigned n, char *err, size_t errlen);
+/* The fd of the object a VMA maps, or -1 (not shared by the tree). */
+CRCORE_LOCAL int tree_shm_fd(const struct tree_shm *o, unsigned n, uint64_t dev, uint64_t shmid,
+			     bool sysv);
+CRCORE_LOCAL void tree_shm_free(struct tree_shm *o, unsigned n);
+
 #endif

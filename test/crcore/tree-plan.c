@@ -11,6 +11,8 @@
  *   creating Q) - Q (still in R's session, in a group whose leader is
  *   gone); Z a zombie killed by SIGKILL that leads a group, M in Z's group.
  *   Each checks itself; Z's exit code is 9; no helper is left.
+ * - shared memory: which objects several processes map (tree_shm_plan)
+ *   and their memfds (tree_shm_create).
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -19,6 +21,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
+
+#include <crimg.h>
+#include <crimg-proto.h>
 
 #include "../lib/test.h"
 #include "../../libcrcore/tree.h"
@@ -155,9 +162,13 @@ static pid_t free_pids(unsigned n)
 			max = 32768;
 		fclose(f);
 	}
-	for (long b = last + 3000; b + (long)n < max; b += 97) {
+	/* pids are handed out upwards from the last one and wrap: the ones
+	 * just below it are the last to be handed out again */
+	for (long i = 0, b = last - 2000; i < 300; i++, b -= 97) {
 		unsigned k;
 
+		if (b < 1000)
+			b += max - 1000 - (long)n;
 		for (k = 0; k < n; k++)
 			if (kill((pid_t)(b + k), 0) == 0 || errno != ESRCH)
 				break;
@@ -236,10 +247,60 @@ static void create(void)
 		t_fail("the tree did not come back as planned");
 }
 
+/* Which shared memory objects the tree must create once. */
+static void shared(void)
+{
+	Crimg__Vma v[6];
+	Crimg__Vma *l0[2] = { &v[0], &v[1] }, *l1[2] = { &v[2], &v[3] }, *l2[2] = { &v[4], &v[5] };
+	Crimg__Mm m[3], *mp[3] = { &m[0], &m[1], &m[2] };
+	struct tree_shm *o;
+	unsigned n;
+	char err[256] = "";
+	struct stat st;
+
+	for (int i = 0; i < 6; i++) {
+		v[i] = (Crimg__Vma)CRIMG__VMA__INIT;
+		v[i].kind = CRIMG__VMA_KIND__VMA_ANON_SHARED;
+		v[i].has_shmid = v[i].has_dev = 1;
+		v[i].dev = 1;
+	}
+	/* object 100: p0 maps 2 pages, p1 4 pages from offset 1 page */
+	v[0].shmid = 100, v[0].start = 0x10000, v[0].end = 0x12000, v[0].path = "/dev/zero";
+	v[2].shmid = 100, v[2].start = 0x20000, v[2].end = 0x24000, v[2].pgoff = 0x1000;
+	v[2].path = "/dev/zero";
+	/* memfd 200 twice in p0 only (not shared with another process) */
+	v[1].shmid = 200, v[1].start = 0x30000, v[1].end = 0x31000, v[1].path = "/memfd:x";
+	v[1].has_file_size = 1, v[1].file_size = 0x8000;
+	/* SysV 300 in p1 and p2; a memfd 400 in p2 with its file size */
+	v[3].shmid = 300, v[3].start = 0x40000, v[3].end = 0x41000, v[3].path = "/SYSV00000000";
+	v[4].shmid = 300, v[4].start = 0x40000, v[4].end = 0x41000, v[4].path = "/SYSV00000000";
+	v[5].shmid = 200, v[5].start = 0x50000, v[5].end = 0x51000, v[5].path = "/memfd:x";
+	v[5].has_file_size = 1, v[5].file_size = 0x9000;
+	for (int i = 0; i < 3; i++) {
+		m[i] = (Crimg__Mm)CRIMG__MM__INIT;
+		m[i].pid = (uint32_t)(100 + i);
+		m[i].n_vmas = 2;
+	}
+	m[0].vmas = l0, m[1].vmas = l1, m[2].vmas = l2;
+	t_ok(tree_shm_plan(mp, 3, &o, &n));
+	t_assert(n == 3);
+	t_assert(o[0].shmid == 100 && !o[0].sysv && o[0].size == 0x5000 && o[0].nprocs == 2);
+	t_assert(o[1].shmid == 200 && !strcmp(o[1].name, "x") && o[1].size == 0x9000 && o[1].nprocs == 2);
+	t_assert(o[2].shmid == 300 && o[2].sysv && o[2].nprocs == 2);
+	t_assert(tree_shm_create(o, 3, err, sizeof(err)) == -EOPNOTSUPP && strstr(err, "SysV"));
+	t_assert(o[0].fd < 0 && o[1].fd < 0);
+	t_ok(tree_shm_create(o, 2, err, sizeof(err)));
+	t_assert(fstat(o[1].fd, &st) == 0 && st.st_size == 0x9000);
+	t_assert(tree_shm_fd(o, 3, 1, 100, false) == o[0].fd && tree_shm_fd(o, 3, 1, 100, true) == -1);
+	tree_shm_free(o, 3);
+	t_log("shared objects: 3 found, memfds of the right size");
+}
+
 int main(void)
 {
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	plans();
+	shared();
 	create();
 	printf("PASS\n");
 	return 0;
