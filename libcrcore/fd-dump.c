@@ -840,6 +840,13 @@ static int fill_pipe(struct crcore_dump *d, Crimg__Fd *f, bool first)
 		return 0;
 	p->has_first = 1;
 	p->first = 1;
+	if (f->path && held_elsewhere(d->pid, f->path)) {
+		/* a FIFO another process holds too: its buffer outlives us
+		 * with what is in it, and is not ours to fill again */
+		p->has_shared = 1;
+		p->shared = 1;
+		return 0;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)d->pid, f->fd);
 	src = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (src < 0)
