@@ -139,5 +139,8 @@ CRCORE_LOCAL void tree_dump_free(struct crcore_dump *d);
 /* Calls check(pid, arg) for every live process below root (children
  * from /proc, zombies skipped); the first error stops. */
 CRCORE_LOCAL int tree_walk(pid_t root, int (*check)(pid_t pid, void *arg), void *arg);
+/* -EOPNOTSUPP (message in why) if two processes of the frozen tree share
+ * an mm, an fd table, signal handlers or fs state (kcmp). */
+CRCORE_LOCAL int tree_check_shared(struct crcore_dump *d, char *why, size_t len);
 
 #endif

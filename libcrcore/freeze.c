@@ -337,6 +337,8 @@ CRCORE_API int crcore_dump__freeze(pid_t pid, const struct crcore_dump_opts *opt
 	/* Things may have changed between the check and the seize: the
 	 * check that counts is the one done while frozen. */
 	r = check_tree(pid, true, o.err, o.errlen);
+	if (r == 0)
+		r = tree_check_shared(d, o.err, o.errlen);
 	if (r < 0) {
 		crcore_dump__free(d);
 		return r;

@@ -261,3 +261,34 @@ bool tree_shm_seen(struct crcore_dump *d, uint64_t dev, uint64_t ino, uint64_t l
 	td->shm[td->nshm++] = (struct tree_shm){ dev, ino, lo, hi };
 	return false;
 }
+
+/* What two processes of the tree share that the restore would make two
+ * of: refused, naming both (checked while frozen). */
+int tree_check_shared(struct crcore_dump *d, char *why, size_t len)
+{
+	static const struct {
+		int type;
+		const char *what;
+	} k[] = {
+		{ KCMP_VM, "its memory (vfork or CLONE_VM)" },
+		{ KCMP_FILES, "its fd table (CLONE_FILES)" },
+		{ KCMP_SIGHAND, "its signal handlers (CLONE_SIGHAND)" },
+		{ KCMP_FS, "its cwd and root (CLONE_FS)" },
+	};
+	unsigned n = compel_tree__nr_procs(d->tree);
+
+	for (unsigned i = 0; i < n; i++) {
+		pid_t a = compel_proc__pid(compel_tree__proc(d->tree, i));
+
+		for (unsigned j = i + 1; j < n; j++) {
+			pid_t b = compel_proc__pid(compel_tree__proc(d->tree, j));
+
+			for (size_t t = 0; t < sizeof(k) / sizeof(k[0]); t++)
+				if (syscall(SYS_kcmp, a, b, k[t].type, 0, 0) == 0)
+					return fmt_err(why, len, -EOPNOTSUPP,
+						       "process %d shares %s with process %d: not supported yet",
+						       (int)b, k[t].what, (int)a);
+		}
+	}
+	return 0;
+}
