@@ -10,6 +10,8 @@
 #           --vdso-proxy), the path of an image from another kernel build
 # The restored process checks its own state after SIGTERM and writes PASS.
 set -u
+# the victims must not inherit fds from whoever runs us
+for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
 H=$CR_BUILD/test/crcore/helpers
 dir=$(mktemp -d /tmp/cr-e2e.XXXXXX)
 chmod 1777 "$dir"
