@@ -2,7 +2,8 @@
 # Two processes of a tree that share what a restore would split (an mm
 # after vfork or CLONE_VM, an fd table with CLONE_FILES, signal handlers
 # with CLONE_SIGHAND) are refused while frozen, exit 4, naming both; the
-# tree runs on untraced.  The same shape without sharing dumps.
+# tree runs on untraced.  The same shape without sharing dumps.  A
+# descendant using seccomp is refused (and named) like a root would be.
 set -u
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
 tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
@@ -33,4 +34,20 @@ for mode in "vm:shares its memory" "files:shares its fd table" "sighand:shares i
 	done
 	kill -9 $victim; wait $victim 2>/dev/null; victim=
 done
+# what a descendant holds is refused like the root's, naming it, before
+# anything is frozen (cr-freeze --check too)
+truncate -s 4096 "$tmp/counter"
+bash -c '"$1" "$2" seccomp & wait' vt "$CR_BUILD/test/crcore/helpers/fz-refuse" "$tmp/counter" \
+	</dev/null >/dev/null 2>&1 &
+victim=$!
+for i in $(seq 200); do [ "$(od -An -tu8 -N8 "$tmp/counter" | tr -d ' ')" != 0 ] && break; sleep 0.01; done
+child=$(tr -d " " </proc/$victim/task/$victim/children)
+[ -n "$child" ] || fail "seccomp: no child"
+cr-freeze --check $victim 2>"$tmp/err" && fail "cr-freeze --check accepted a tree with seccomp"
+grep -q "process $child uses seccomp" "$tmp/err" || fail "--check said '$(cat "$tmp/err")'"
+cr-dump -o "$tmp/img" $victim 2>"$tmp/err"; rc=$?
+[ $rc = 4 ] || fail "seccomp child: cr-dump exited $rc, not 4: $(cat "$tmp/err")"
+grep -q "process $child uses seccomp" "$tmp/err" || fail "seccomp child: said '$(cat "$tmp/err")'"
+grep -q "^TracerPid:[[:space:]]*0" /proc/$child/status || fail "the seccomp child is traced"
+kill -9 $child $victim; wait $victim 2>/dev/null; victim=
 echo PASS
