@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * crcore-tree: a tree of 100 processes sharing 256 MiB (MAP_SHARED
+ * anonymous memory written by the root before it forks 99 children).
+ *
+ *   dump     cr-dump into a file in /dev/shm, --leave-running then the
+ *            default (kill): wall time and image size; the shared memory
+ *            must be stored once (image size close to 256 MiB, not 100x)
+ *   restore  not measured yet: cr-assemble does not restore trees
+ *            (docs/trees.md)
+ * Figures only; never fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NPROCS 100
+#define SHARED (256ull << 20)
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The tree's root: writes the shared memory, forks the others, says
+ * ready on fd w. */
+static void root(int w)
+{
+	char *p;
+
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != w)
+			close(fd);
+	p = mmap(NULL, SHARED, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(2);
+	memset(p, 0x5a, SHARED);
+	for (int i = 1; i < NPROCS; i++) {
+		pid_t c = fork();
+
+		if (c == 0) {
+			close(w);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		if (c < 0)
+			_exit(2);
+	}
+	if (write(w, "r", 1) != 1)
+		_exit(2);
+	close(w);
+	for (;;)
+		pause();
+}
+
+static int dump(pid_t pid, const char *img, const char *mode, double *secs)
+{
+	char *dumper, num[16];
+	double t0 = now();
+	pid_t d;
+	int st;
+
+	if (asprintf(&dumper, "%s/bin/cr-dump", getenv("CR_BUILD") ? getenv("CR_BUILD") : "build") < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	d = fork();
+	if (d == 0) {
+		if (mode)
+			execl(dumper, "cr-dump", mode, "-o", img, num, (char *)NULL);
+		else
+			execl(dumper, "cr-dump", "-o", img, num, (char *)NULL);
+		_exit(127);
+	}
+	free(dumper);
+	if (d < 0 || waitpid(d, &st, 0) != d || !WIFEXITED(st) || WEXITSTATUS(st))
+		return -1;
+	*secs = now() - t0;
+	return 0;
+}
+
+int main(void)
+{
+	const char *img = "/dev/shm/cr-bench-tree.img";
+	int p[2];
+	pid_t r;
+	char c;
+
+	if (pipe(p) < 0)
+		return 0;
+	r = fork();
+	if (r == 0) {
+		close(p[0]);
+		root(p[1]);
+	}
+	close(p[1]);
+	if (r < 0 || read(p[0], &c, 1) != 1) {
+		printf("tree     could not be started\n");
+		goto out;
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *mode = k ? NULL : "--leave-running";
+		struct stat st;
+		double s;
+
+		if (dump(r, img, mode, &s) < 0) {
+			printf("dump     %s: cr-dump failed\n", k ? "kill" : "leave-running");
+			break;
+		}
+		if (stat(img, &st) < 0)
+			st.st_size = 0;
+		printf("dump     %d processes sharing %llu MiB, %-13s %.3f s, image %.1f MiB (%.2f x the shared memory)\n",
+		       NPROCS, SHARED >> 20, k ? "kill:" : "leave-running:", s,
+		       st.st_size / 1048576.0, (double)st.st_size / SHARED);
+	}
+	printf("restore  not measured: cr-assemble does not restore trees yet (docs/trees.md)\n");
+out:
+	unlink(img);
+	if (r > 0) {
+		kill(r, SIGKILL);
+		waitpid(r, NULL, 0);
+	}
+	return 0;
+}
