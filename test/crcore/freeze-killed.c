@@ -6,6 +6,7 @@
  * SIGKILLed after various delays, many times over the same victim.  After
  * each kill the victim runs; at the end it checks itself (memory pattern,
  * no EINTR) and must show no leftover of ours (extra fds, mappings).
+ * Any harm fails the test.
  *
  *   freeze-killed              --leave-running: pages are copied
  *   freeze-killed zerocopy     kill mode: the victim vmsplices its own
@@ -14,25 +15,10 @@
 #include "freeze-stage.h"
 #include "freeze-util.h"
 
-/* A victim harmed by a killed stage.  KNOWN ISSUE: a tracer killed in the
- * middle of one of libcompel's remote system calls leaves the thread with
- * the call's registers (docs/checkpoint.md); until that is fixed, such a
- * failure is reported as a skip naming it, unless CR_TEST_STRICT=1. */
+/* A victim harmed by a killed stage fails the test. */
 static void harmed(const char *what)
 {
-	const char *strict = getenv("CR_TEST_STRICT");
-
-	if (strict && !strcmp(strict, "1"))
-		t_fail("%s", what);
-	t_log("FAIL %s", what);
-	if (strstr(what, "EINTR"))
-		t_skip("known issue: libcompel answers -EINTR to a sleep whose restart it cannot redo when its "
-		       "controller dies midway (%s)", what);
-	if (strstr(what, "fds"))
-		t_skip("known limitation: a zero-copy dump killed midway leaves its pipe's fd in the victim (%s)",
-		       what);
-	t_skip("known issue: libcompel remote syscalls are not safe against the tracer's death (%s)",
-	       what);
+	t_fail("%s", what);
 }
 
 static int count_fds(pid_t p)
