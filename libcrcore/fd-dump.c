@@ -19,6 +19,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -491,6 +493,15 @@ static int check_memfd(pid_t pid, int fd, const struct stat *st, const char *lin
 		}
 	}
 	free(maps);
+	{
+		struct statfs sf;
+		char fp[64];
+
+		snprintf(fp, sizeof(fp), "/proc/%d/fd/%d", (int)pid, fd);
+		if (statfs(fp, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC)
+			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a hugetlb memfd "
+				       "(%s): not supported yet", (int)pid, fd, link);
+	}
 	if ((uint64_t)st->st_size > MAX_MEMFD)
 		return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a memfd (%s) of %llu bytes, "
 			       "more than %u: not supported yet", (int)pid, fd, link,
