@@ -124,7 +124,7 @@ $(B)/lib/lib$(1).so.$(2): $(3) lib$(1)/lib$(1).map
 	$$(call say,LD,$$@)
 	@mkdir -p $$(@D)
 	$(Q)$(CC) -shared -Wl,-soname,lib$(1).so.$(2) -Wl,--version-script=lib$(1)/lib$(1).map \
-		-Wl,-z,defs -Wl,--as-needed -o $$@ $(3) $(LDFLAGS_ALL) -L$(B)/lib $(4)
+		-Wl,-z,defs -Wl,--as-needed -Wl,-rpath,'$$$$ORIGIN' -o $$@ $(3) $(LDFLAGS_ALL) -L$(B)/lib $(4)
 $(B)/lib/lib$(1).so: $(B)/lib/lib$(1).so.$(2)
 	$(Q)ln -sf lib$(1).so.$(2) $$@
 $(B)/lib/pkgconfig/lib$(1).pc: Makefile

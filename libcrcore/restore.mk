@@ -7,9 +7,6 @@
 # into the restorer area.  The blob must carry no relocations: absolute
 # or GOT relocations in its objects fail the build.
 $(eval $(call TOOL,cr-assemble,crcore))
-# DT_RPATH (not RUNPATH): it also finds libcrimg & co. that libcrcore.so
-# needs, which have no runpath of their own.
-TOOL_EXTRA_LIBS_cr-assemble := -Wl,--disable-new-dtags
 
 RST_DIR := $(B)/obj/rstblob
 RST_C_SRCS := $(sort $(wildcard libcrcore/restorer/*.c))
