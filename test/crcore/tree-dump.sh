@@ -57,6 +57,7 @@ for line in open(sys.argv[1]):
 img = json.load(open(sys.argv[2]))
 bad = []
 procs, files, shm_pages, mms, sysv = {}, {}, {}, [], []
+file_data = 0
 order = []
 cur, left = -1, 0
 for r in img['records']:
@@ -66,6 +67,8 @@ for r in img['records']:
         order.append(m['pid'])
     elif r['name'] == 'FILES':
         files[m['pid']] = {f['fd']: f.get('id') for f in m['fds']}
+    elif r['name'] == 'FILE_DATA':
+        file_data += 1
     elif r['name'] == 'SYSV_SHM':
         sysv.append(m)
     elif r['name'] == 'MM':
@@ -127,9 +130,14 @@ for n, w in pids.items():
     if f is None:
         bad.append('no FILES for %s' % n)
         continue
-    # fd 3 is DATAFILE, opened once by the root before the forks
-    if f.get(3) != files[root][3]:
-        bad.append('%s: fd 3 has id %s, the root %s (not one open file)' % (n, f.get(3), files[root][3]))
+    # fd 3 is DATAFILE, fd 6 a deleted file, opened once by the root before
+    # the forks; a dup'ed 6 to 9
+    for fd in (3, 6) + ((9,) if n == 'a' else ()):
+        want = files[root][3 if fd == 3 else 6]
+        if f.get(fd) != want:
+            bad.append('%s: fd %d has id %s, not %s (not one open file)' % (n, fd, f.get(fd), want))
+if file_data != 1:
+    bad.append('%d FILE_DATA records for one deleted file' % file_data)
 # shared anonymous + memfd: 3 written pages each, SysV 1, stored once, by the root
 if shm_pages.get(root) != 7 or sum(shm_pages.values()) != 7:
     bad.append('shared pages: %s (7 expected, in the root only)' % shm_pages)

@@ -7,7 +7,8 @@
  * written), opens DATAFILE, and
  * forks:
  *   a    its own process group; reads 3 bytes of DATAFILE (the offset is
- *        shared by the whole tree); forks a1 (two threads) in its group
+ *        shared by the whole tree); dup2s fd 6 (a deleted file the root
+ *        opened) to 9; forks a1 (two threads) in its group
  *   b    its own group; forks b1 in it, then exits: b1 is reparented to
  *        the root (subreaper) and group b has no leader any more
  *   c    a new session; forks c1 which makes its own group in it, then
@@ -49,7 +50,7 @@ struct who {
 
 static volatile sig_atomic_t term;
 static uint8_t *shm, *mfd, *sysv;
-static int datafd;
+static int datafd, delfd;
 static struct who me;
 static int slot;
 static int syncp[2];
@@ -196,11 +197,19 @@ int main(int argc, char **argv)
 	datafd = open(argv[2], O_RDONLY | O_CLOEXEC);
 	if (datafd < 0 || pipe2(syncp, O_CLOEXEC) < 0)
 		return 2;
+	{
+		/* fd 6: a deleted file, inherited by everyone (its contents
+		 * travel once); a also dup2s it to fd 9 */
+		snprintf(tmp, sizeof(tmp), "%s.del", argv[2]);
+		delfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (delfd != 6 || write(delfd, "deleted file contents\n", 22) != 22 || unlink(tmp) < 0)
+			return 2;
+	}
 
 	a = fork();
 	if (a == 0) {
 		setpgid(0, 0);
-		if (read(datafd, tmp, 3) != 3)
+		if (read(datafd, tmp, 3) != 3 || dup2(delfd, 9) != 9)
 			_exit(2);
 		a1 = fork();
 		if (a1 == 0) {
