@@ -670,7 +670,7 @@ static int build_vmas(struct crcore_restore *rs)
 			.start = m->start, .end = m->end, .pgoff = m->pgoff, .prot = m->prot,
 			.flags = m->flags, .kind = m->kind, .path = path,
 			.madv = m->has_madv ? m->madv : 0, .shmid = m->has_shmid ? m->shmid : 0,
-			.fd = -1,
+			.fd = -1, .tree_fd = -1,
 		};
 
 		if (m->start >= m->end || m->start % PAGE || m->end % PAGE || m->end > TASK_END) {

@@ -61,7 +61,7 @@ struct rst_vma {
 	uint64_t madv;           /* bit n: madvise(n) applies */
 	uint64_t shmid;
 	int32_t fd;              /* memfd/shared object fd opened by the restorer, -1 */
-	uint32_t pad;
+	int32_t tree_fd;         /* >= 0: the tree's object for it, inherited (docs/trees.md) */
 };
 
 /* The vDSO area: [vvar], [vvar_vclock], [vdso] (a missing part has start == end). */
@@ -150,6 +150,15 @@ struct rst_stream {
 	uint32_t type, flags;
 	uint32_t hdr_csum;                /* its header checksum */
 	uint32_t chain;                   /* chain over the records before it */
+	/* A process of a tree (docs/trees.md): the processes take turns
+	 * with the stream.  turn (a futex word) is set by the parent once the
+	 * fields above are where the previous process stopped; the restorer
+	 * reads `pages` pages, then reads the next header and reports the
+	 * stream there in ctl.next, unless it is the last (which checks the
+	 * trailer as a single process does). */
+	uint32_t tree, last;
+	uint32_t turn, pad;
+	uint64_t pages;
 };
 
 /* States of the restore, in ctl.state (a futex word shared with the
@@ -174,6 +183,7 @@ struct rst_ctl {
 	uint32_t warnings;                /* RST_W_* bits */
 	uint32_t pad;
 	char errmsg[RST_ERRMSG_LEN];
+	struct rst_stream next;           /* tree: where this process stopped reading */
 };
 
 #define RST_W_RLIMIT   0x1u  /* a hard limit could not be raised (no CAP_SYS_RESOURCE) */

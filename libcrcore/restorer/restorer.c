@@ -257,6 +257,11 @@ static int shared_fd(struct rst_vma *v, int idx)
 	const char *name = "shmem";
 	long fd, r;
 
+	if (v->tree_fd >= 0) {
+		/* the tree's object, which other processes map too */
+		v->fd = v->tree_fd;
+		return v->fd;
+	}
 	for (int k = 0; k < idx; k++)
 		if (vs[k].kind == RST_VMA_ANON_SHARED && vs[k].shmid == v->shmid && vs[k].fd >= 0)
 			return vs[k].fd;
@@ -757,12 +762,45 @@ static void read_stream(void)
 		.chain = P->stream.chain,
 	};
 
+	uint64_t pages = 0;
+
+	if (P->stream.tree) {
+		/* our turn comes once the process before us read its pages */
+		struct { int64_t sec, nsec; } t = { 1, 0 };
+
+		while (!__atomic_load_n(&P->stream.turn, __ATOMIC_SEQ_CST))
+			sys_futex(&P->stream.turn, FUTEX_WAIT, 0, &t);
+		s.off = P->stream.offset + RST_REC_HDR;
+		s.index = P->stream.index;
+		s.rec_off = P->stream.offset;
+		s.type = P->stream.type;
+		s.flags = P->stream.flags;
+		s.len = P->stream.len;
+		s.hdr_csum = P->stream.hdr_csum;
+		s.chain = P->stream.chain;
+	}
 	if (P->stream.done)
 		return;
 	for (;;) {
+		if (P->stream.tree && !P->stream.last && pages >= P->stream.pages) {
+			/* the rest belongs to the next process: hand it on */
+			C->next = P->stream;
+			C->next.offset = s.rec_off;
+			C->next.index = s.index;
+			C->next.type = s.type;
+			C->next.flags = s.flags;
+			C->next.len = s.len;
+			C->next.hdr_csum = s.hdr_csum;
+			C->next.chain = s.chain;
+			return;
+		}
 		if (s.type == RST_T_PAGES) {
 			read_pages(&s);
+			pages += (s.len - 8) / PAGE;
 		} else if (s.type == RST_T_TRAILER) {
+			if (P->stream.tree && !P->stream.last)
+				bad_image(-71, s.index, s.rec_off, "the stream ends before the pages of "
+					  "process %u are complete", P->pid);
 			check_trailer(&s);
 			return;
 		} else if (s.flags & RST_REC_REQUIRED) {
