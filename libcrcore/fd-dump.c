@@ -835,7 +835,7 @@ static int fill_inotify(struct crcore_dump *d, Crimg__Fd *f, const char *info)
 
 /* The bytes buffered in a pipe, without taking them: a reader of our
  * own on the same pipe tee()s them into a pipe of ours. */
-static int fill_pipe(struct crcore_dump *d, Crimg__Fd *f, bool first)
+static int fill_pipe(struct crcore_dump *d, Crimg__Fd *f, bool first, bool packet)
 {
 	Crimg__PipeState *p = zalloc(sizeof(*p));
 	char path[64];
@@ -875,11 +875,6 @@ static int fill_pipe(struct crcore_dump *d, Crimg__Fd *f, bool first)
 		ssize_t n;
 		size_t got = 0;
 
-		if ((f->flags & O_DIRECT)) {
-			r = dump_err(d, -EOPNOTSUPP, "fd %d is a packet-mode pipe (O_DIRECT) holding "
-				     "data: not supported yet", f->fd);
-			goto out;
-		}
 		if (pipe2(q, O_CLOEXEC | O_NONBLOCK) < 0 ||
 		    (size > 0 && fcntl(q[1], F_SETPIPE_SZ, size) < 0)) {
 			r = dump_err(d, -errno, "fd %d: a pipe to copy its %d bytes: %s", f->fd, avail,
@@ -897,8 +892,19 @@ static int fill_pipe(struct crcore_dump *d, Crimg__Fd *f, bool first)
 			r = dump_err(d, -ENOMEM, "out of memory");
 			goto out;
 		}
+		if (packet) {
+			/* packet mode (O_DIRECT): a packetized reader gets one pipe
+			 * buffer per read, so the packets' bounds are the reads' */
+			p->packets = zalloc(((size_t)avail + 1) * sizeof(*p->packets));
+			if (!p->packets || fcntl(q[0], F_SETFL, O_NONBLOCK | O_DIRECT) < 0) {
+				r = dump_err(d, -ENOMEM, "fd %d: read the packets of its pipe", f->fd);
+				goto out;
+			}
+		}
 		while (got < (size_t)avail) {
 			n = read(q[0], buf + got, (size_t)avail - got);
+			if (n > 0 && packet)
+				p->packets[p->n_packets++] = (uint32_t)n;
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
@@ -1498,10 +1504,17 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 				continue;
 			}
 
+			bool packet = false;
+
 			for (size_t j = 0; j < i; j++)
 				if (fds[j]->pipe && fds[j]->pipe->id == f->ino && fds[j]->dev == f->dev)
 					pfirst = false;
-			r = fill_pipe(d, f, pfirst);
+			/* packet mode if any end of it is O_DIRECT */
+			for (size_t j = 0; j < n; j++)
+				if (S_ISFIFO(fds[j]->mode) && fds[j]->ino == f->ino && fds[j]->dev == f->dev &&
+				    (fds[j]->flags & O_DIRECT))
+					packet = true;
+			r = fill_pipe(d, f, pfirst, packet);
 		} else if (S_ISSOCK(f->mode)) {
 			struct unix_info ui;
 			char peer[64];

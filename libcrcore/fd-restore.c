@@ -399,7 +399,21 @@ static int open_pipe(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 		if (st && st->has_size && fcntl(a, F_SETPIPE_SZ, (int)st->size) < 0)
 			return err_(err, len, -errno, "fd %d: set the pipe size to %u: %s", f->fd,
 				    st->size, strerror(errno));
-		if (st && st->has_data && st->data.len) {
+		if (st && st->has_data && st->data.len && st->n_packets) {
+			/* packet mode: each packet one O_DIRECT write */
+			int w = b >= 0 ? b : a;
+			size_t off = 0;
+
+			if (fcntl(w, F_SETFL, O_DIRECT) < 0)
+				return err_(err, len, -errno, "fd %d: packet mode: %s", f->fd, strerror(errno));
+			for (size_t k = 0; k < st->n_packets; k++) {
+				if (off + st->packets[k] > st->data.len ||
+				    write(w, st->data.data + off, st->packets[k]) != (ssize_t)st->packets[k])
+					return err_(err, len, -EIO, "fd %d: refill packet %zu of the pipe", f->fd, k);
+				off += st->packets[k];
+			}
+			fcntl(w, F_SETFL, 0);
+		} else if (st && st->has_data && st->data.len) {
 			r = write_all(b >= 0 ? b : a, st->data.data, st->data.len);
 			if (r < 0)
 				return err_(err, len, r, "fd %d: refill the pipe with %zu bytes: %s", f->fd,

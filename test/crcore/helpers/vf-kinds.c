@@ -7,7 +7,8 @@
  *           with expirations not read, one-shot armed), signalfd (mask),
  *           fd flags (O_NONBLOCK, FD_CLOEXEC)
  *   pipe    a pipe with 200000 bytes buffered and 256 KiB size (read end
- *           O_ASYNC, owned by the process, F_SETSIG SIGUSR2), a pipe
+ *           O_ASYNC, owned by the process, F_SETSIG SIGUSR2), a packet-mode
+ *           pipe (O_DIRECT) with three packets, a pipe
  *           whose writer is gone (data, then EOF), a FIFO with data
  *   epoll   an epoll fd watching an eventfd (EPOLLET), a pipe, a timerfd
  *           (EPOLLONESHOT), with their data
@@ -172,7 +173,7 @@ static void event_check(void)
 
 /* ---- pipe ------------------------------------------------------------------- */
 #define PIPE_BYTES 200000
-static int pa[2], pb, ff_rw, ff_rd;
+static int pa[2], pb, ff_rw, ff_rd, pk[2];
 static char fifo[4200];
 
 static void pipe_prep(void)
@@ -199,6 +200,10 @@ static void pipe_prep(void)
 		DIE("pipe 2");
 	close(q[1]);
 	pb = q[0];
+	/* packet mode: three packets keep their bounds */
+	if (pipe2(pk, O_DIRECT | O_NONBLOCK) < 0 || write(pk[1], "first", 5) != 5 ||
+	    write(pk[1], "2nd", 3) != 3 || write(pk[1], "the third", 9) != 9)
+		DIE("packet pipe");
 	snprintf(fifo, sizeof(fifo), "%s/vf-fifo", dir);
 	unlink(fifo);
 	if (mkfifo(fifo, 0600) < 0)
@@ -231,6 +236,13 @@ static void pipe_check(void)
 			break;
 		}
 	CHECK(write(pa[1], "x", 1) == 1 && read(pa[0], b, 1) == 1 && b[0] == 'x', "the pipe does not carry new data");
+	n = read(pk[0], b, sizeof(b));
+	CHECK(n == 5 && !memcmp(b, "first", 5), "packet 1: %zd bytes", n);
+	n = read(pk[0], b, sizeof(b));
+	CHECK(n == 3 && !memcmp(b, "2nd", 3), "packet 2: %zd bytes", n);
+	n = read(pk[0], b, sizeof(b));
+	CHECK(n == 9 && !memcmp(b, "the third", 9), "packet 3: %zd bytes", n);
+	CHECK(fcntl(pk[1], F_GETFL) & O_DIRECT, "packet pipe lost O_DIRECT");
 	n = read(pb, b, sizeof(b));
 	CHECK(n == 4 && !memcmp(b, "tail", 4), "pipe without writer gave %zd bytes", n);
 	CHECK(read(pb, b, sizeof(b)) == 0, "pipe without writer: no EOF");
