@@ -49,6 +49,7 @@
 
 #include "restore.h"
 #include "fd.h"
+#include "tree.h"
 
 _Static_assert(RST_REC_HDR == CRIMG_REC_HDR_SIZE, "record header size");
 _Static_assert(RST_REC_REQUIRED == CRIMG_REC_REQUIRED, "required flag");
@@ -131,6 +132,17 @@ struct crcore_restore {
 	pid_t pid;
 	bool created, resumed, reaped;
 	int status;
+
+	/* a process tree (docs/trees.md): the root's object holds the others,
+	 * which share its reader and report their errors to it */
+	struct crcore_restore *top;   /* set in the others: the root's object */
+	struct crcore_restore **sub;  /* the other live processes, in PROC order */
+	size_t nsub;
+	struct crcore_restore **order; /* every live process, in MM (= pages) order */
+	size_t norder;
+	Crimg__Proc **zombies;
+	size_t nzombies;
+	bool in_tree;                 /* child_main: session and group are made */
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -138,6 +150,8 @@ struct crcore_restore {
 static int vfail(struct crcore_restore *rs, int err, const char *fmt, va_list ap)
 {
 	vsnprintf(rs->errmsg, sizeof(rs->errmsg), fmt, ap);
+	if (rs->top)
+		snprintf(rs->top->errmsg, sizeof(rs->top->errmsg), "%s", rs->errmsg);
 	if (rs->log)
 		rs->log(LOG_ERR, rs->errmsg, rs->log_arg);
 	return err;
@@ -265,17 +279,68 @@ static int read_msg(struct crcore_restore *rs, const struct crimg_record *rec,
 	return 0;
 }
 
+static struct crcore_restore *proc_of(struct crcore_restore *rs, uint32_t pid);
+
 static int check_pid(struct crcore_restore *rs, const struct crimg_record *rec, uint32_t pid,
 		     const char *what)
 {
 	if (!rs->proc)
 		return fail(rs, -EPROTO, "record %" PRIu64 " at byte %" PRIu64 ": %s before the "
 			    "PROC record", rec->index, rec->offset, what);
-	if (pid != rs->proc->pid)
-		return fail(rs, -EOPNOTSUPP, "record %" PRIu64 " at byte %" PRIu64 ": %s of process "
-			    "%u: the image holds more than one process, which is not supported yet",
-			    rec->index, rec->offset, what, pid);
+	if (!proc_of(rs, pid))
+		return fail(rs, -EPROTO, "record %" PRIu64 " at byte %" PRIu64 ": %s of process "
+			    "%u, which has no PROC record", rec->index, rec->offset, what, pid);
 	return 0;
+}
+
+/* The object of process pid (the root's or another's of the tree), or NULL. */
+static struct crcore_restore *proc_of(struct crcore_restore *rs, uint32_t pid)
+{
+	if (rs->proc && rs->proc->pid == pid)
+		return rs;
+	for (size_t i = 0; i < rs->nsub; i++)
+		if (rs->sub[i]->proc->pid == pid)
+			return rs->sub[i];
+	return NULL;
+}
+
+/* A record of process pid: its object, or a failure. */
+static struct crcore_restore *route(struct crcore_restore *rs, const struct crimg_record *rec,
+				    uint32_t pid, const char *what)
+{
+	struct crcore_restore *t = proc_of(rs, pid);
+
+	if (!t)
+		fail(rs, -EPROTO, "record %" PRIu64 " at byte %" PRIu64 ": %s of process %u before "
+		     "its PROC record", rec->index, rec->offset, what, pid);
+	return t;
+}
+
+/* Another live process of the tree: an object sharing our reader. */
+static struct crcore_restore *sub_new(struct crcore_restore *rs, Crimg__Proc *p)
+{
+	struct crcore_restore *t = calloc(1, sizeof(*t)), **n;
+
+	if (!t)
+		return NULL;
+	n = realloc(rs->sub, (rs->nsub + 1) * sizeof(*n));
+	if (!n) {
+		free(t);
+		return NULL;
+	}
+	rs->sub = n;
+	rs->sub[rs->nsub++] = t;
+	t->top = rs;
+	t->fd = rs->fd;
+	t->rd = rs->rd;
+	t->stream_fd = t->exe_fd = t->spool_fd = -1;
+	t->flags = rs->flags;
+	t->pid_wait_ms = rs->pid_wait_ms;
+	t->log = rs->log;
+	t->log_arg = rs->log_arg;
+	t->proc = p;
+	t->pid = (pid_t)p->pid;
+	return t;
 }
 
 static Crimg__Fd *find_fd(struct crcore_restore *rs, int fd, size_t *idx)
@@ -317,6 +382,7 @@ static int read_file_data(struct crcore_restore *rs, const struct crimg_record *
 	r = check_pid(rs, rec, pid, "FILE_DATA");
 	if (r < 0)
 		return r;
+	rs = proc_of(rs, pid); /* a process of the tree */
 	f = find_fd(rs, fd, &idx);
 	if (!f || !f->path)
 		return fail(rs, -EPROTO, "record %" PRIu64 " (FILE_DATA) at byte %" PRIu64
@@ -380,32 +446,55 @@ static int read_records(struct crcore_restore *rs)
 		ProtobufCMessage *m = NULL;
 
 		switch (rec->type) {
-		case CRIMG_T_PROC:
-			if (rs->proc)
-				return fail(rs, -EOPNOTSUPP, "record %" PRIu64 " at byte %" PRIu64 ": a "
-					    "second process: process trees are not supported yet",
-					    rec->index, rec->offset);
+		case CRIMG_T_PROC: {
+			Crimg__Proc *p;
+
 			r = read_msg(rs, rec, &crimg__proc__descriptor, &m);
 			if (r < 0)
 				return r;
-			rs->proc = (Crimg__Proc *)m;
+			p = (Crimg__Proc *)m;
+			if (!rs->proc) {
+				rs->proc = p;
+			} else if (proc_of(rs, p->pid)) {
+				protobuf_c_message_free_unpacked(m, NULL);
+				return fail(rs, -EPROTO, "record %" PRIu64 " at byte %" PRIu64 ": a second "
+					    "PROC record of %u", rec->index, rec->offset, p->pid);
+			} else if (p->has_state && p->state == 'Z') {
+				/* a zombie of the tree: only its PROC (docs/trees.md) */
+				Crimg__Proc **z = realloc(rs->zombies, (rs->nzombies + 1) * sizeof(*z));
+
+				if (!z) {
+					protobuf_c_message_free_unpacked(m, NULL);
+					return fail(rs, -ENOMEM, "out of memory");
+				}
+				rs->zombies = z;
+				rs->zombies[rs->nzombies++] = p;
+			} else if (!sub_new(rs, p)) {
+				protobuf_c_message_free_unpacked(m, NULL);
+				return fail(rs, -ENOMEM, "out of memory");
+			}
 			break;
+		}
 		case CRIMG_T_THREAD: {
+			struct crcore_restore *o;
 			Crimg__Thread **t;
 
 			r = read_msg(rs, rec, &crimg__thread__descriptor, &m);
 			if (r < 0)
 				return r;
-			t = realloc(rs->threads, (rs->nthreads + 1) * sizeof(*t));
+			r = check_pid(rs, rec, ((Crimg__Thread *)m)->pid, "THREAD");
+			o = r < 0 ? NULL : route(rs, rec, ((Crimg__Thread *)m)->pid, "THREAD");
+			if (!o) {
+				protobuf_c_message_free_unpacked(m, NULL);
+				return r < 0 ? r : -EPROTO;
+			}
+			t = realloc(o->threads, (o->nthreads + 1) * sizeof(*t));
 			if (!t) {
 				protobuf_c_message_free_unpacked(m, NULL);
 				return fail(rs, -ENOMEM, "out of memory");
 			}
-			rs->threads = t;
-			rs->threads[rs->nthreads++] = (Crimg__Thread *)m;
-			r = check_pid(rs, rec, ((Crimg__Thread *)m)->pid, "THREAD");
-			if (r < 0)
-				return r;
+			o->threads = t;
+			o->threads[o->nthreads++] = (Crimg__Thread *)m;
 			break;
 		}
 		case CRIMG_T_SIGACTIONS:
@@ -413,6 +502,7 @@ static int read_records(struct crcore_restore *rs)
 		case CRIMG_T_FILES:
 		case CRIMG_T_MM: {
 			const ProtobufCMessageDescriptor *d;
+			struct crcore_restore *o = rs;
 			void **slot;
 			uint32_t pid;
 			const char *what;
@@ -439,26 +529,40 @@ static int read_records(struct crcore_restore *rs)
 				what = "MM";
 				break;
 			}
-			if (*slot)
-				return fail(rs, -EPROTO, "record %" PRIu64 " at byte %" PRIu64 ": a second "
-					    "%s record", rec->index, rec->offset, what);
 			r = read_msg(rs, rec, d, &m);
 			if (r < 0)
 				return r;
-			*slot = m;
 			/* every one of these messages has the pid as field 1 */
-			pid = rec->type == CRIMG_T_SIGACTIONS ? rs->sigacts->pid :
-			      rec->type == CRIMG_T_PROC_MISC ? rs->misc->pid :
-			      rec->type == CRIMG_T_FILES ? rs->files->pid : rs->mm->pid;
+			pid = rec->type == CRIMG_T_SIGACTIONS ? ((Crimg__SigActions *)m)->pid :
+			      rec->type == CRIMG_T_PROC_MISC ? ((Crimg__ProcMisc *)m)->pid :
+			      rec->type == CRIMG_T_FILES ? ((Crimg__Files *)m)->pid : ((Crimg__Mm *)m)->pid;
 			r = check_pid(rs, rec, pid, what);
-			if (r < 0)
+			if (r == 0 && !(o = route(rs, rec, pid, what)))
+				r = -EPROTO;
+			if (r == 0 && *(void **)((char *)o + ((char *)slot - (char *)rs)))
+				r = fail(rs, -EPROTO, "record %" PRIu64 " at byte %" PRIu64 ": a second "
+					 "%s record of %u", rec->index, rec->offset, what, pid);
+			if (r < 0) {
+				protobuf_c_message_free_unpacked(m, NULL);
 				return r;
-			if (rec->type == CRIMG_T_FILES) {
-				rs->file_data_fd = malloc((rs->files->n_fds + 1) * sizeof(int));
-				if (!rs->file_data_fd)
+			}
+			/* the same field in the object of that process */
+			slot = (void **)((char *)o + ((char *)slot - (char *)rs));
+			*slot = m;
+			if (rec->type == CRIMG_T_MM) {
+				struct crcore_restore **n = realloc(rs->order, (rs->norder + 1) * sizeof(*n));
+
+				if (!n)
 					return fail(rs, -ENOMEM, "out of memory");
-				for (size_t i = 0; i < rs->files->n_fds; i++)
-					rs->file_data_fd[i] = -1;
+				rs->order = n;
+				rs->order[rs->norder++] = o;
+			}
+			if (rec->type == CRIMG_T_FILES) {
+				o->file_data_fd = malloc((o->files->n_fds + 1) * sizeof(int));
+				if (!o->file_data_fd)
+					return fail(rs, -ENOMEM, "out of memory");
+				for (size_t i = 0; i < o->files->n_fds; i++)
+					o->file_data_fd[i] = -1;
 			}
 			break;
 		}
@@ -946,6 +1050,28 @@ static const char *fd_kind_name(uint32_t k)
  * terminal that is gone) are inherited from cr-assemble, as a shell
  * job's are; any other such fd is refused before anything is created.
  */
+/* Our source fd of the description id that an earlier process of the
+ * tree opened, duplicated for rs (above its fds), or -1. */
+static int tree_src(struct crcore_restore *rs, uint64_t id)
+{
+	struct crcore_restore *top = rs->top;
+
+	for (size_t k = 0; k <= top->nsub; k++) {
+		struct crcore_restore *o = k ? top->sub[k - 1] : top;
+
+		if (o == rs)
+			break;
+		for (size_t j = 0; o->files && j < o->nfdp && j < o->files->n_fds; j++) {
+			Crimg__Fd *g = o->files->fds[j];
+
+			if (g->has_id && g->id == id && o->fdp[j].src != o->fdp[j].target &&
+			    o->fdp[j].src >= 0)
+				return fcntl(o->fdp[j].src, F_DUPFD_CLOEXEC, rs->fd_base);
+		}
+	}
+	return -1;
+}
+
 static int open_files(struct crcore_restore *rs)
 {
 	size_t n = rs->files ? rs->files->n_fds : 0;
@@ -972,6 +1098,11 @@ static int open_files(struct crcore_restore *rs)
 					break;
 				}
 			}
+		/* ... or with an fd of an earlier process of the tree */
+		if (!shared && f->has_id && rs->top) {
+			src = tree_src(rs, f->id);
+			shared = src >= 0;
+		}
 		if (shared) {
 		} else if (f->kind == CRIMG__FD_KIND__FD_REG && f->has_deleted && f->deleted) {
 			char p[64];
@@ -1287,7 +1418,9 @@ static __attribute__((noreturn)) void child_main(struct crcore_restore *rs, pid_
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
-	if (p->sid == p->pid) {
+	if (rs->in_tree) {
+		/* tree_create made the session and the group */
+	} else if (p->sid == p->pid) {
 		if (setsid() < 0)
 			child_fail(rs, -errno, "setsid");
 	} else if (p->pgid == p->pid) {
@@ -1524,6 +1657,17 @@ static int set_thread_state(struct crcore_restore *rs, size_t i)
 	 * done without the checkpoint.  (The image has the registers rewound
 	 * to the syscall instruction, as a debugger shows them.)
 	 */
+	/*
+	 * A call interrupted with ERESTART_RESTARTBLOCK (poll or futex with a
+	 * timeout, nanosleep) was saved to go on through restart_syscall,
+	 * but the kernel's restart block of the old process does not exist
+	 * here (restart_syscall would fail with EINTR): re-execute the call
+	 * itself instead; its arguments are still in the registers and its
+	 * timeout starts again.
+	 */
+	if (t->has_syscall_nr && t->syscall_nr >= 0 && t->syscall_nr != __NR_restart_syscall &&
+	    regs.rax == __NR_restart_syscall)
+		regs.rax = (uint64_t)t->syscall_nr;
 	if (t->has_syscall_nr && t->syscall_nr >= 0 && t->syscall_nr != __NR_restart_syscall &&
 	    regs.rax == (uint64_t)t->syscall_nr) {
 		regs.orig_rax = (uint64_t)t->syscall_nr;
@@ -1647,6 +1791,308 @@ static int spool(struct crcore_restore *rs)
 	return 0;
 }
 
+/* ---- a process tree (docs/trees.md) ------------------------------------------------------ */
+
+static void tree_kill(struct crcore_restore *rs)
+{
+	for (size_t k = 0; k <= rs->nsub; k++) {
+		struct crcore_restore *o = k ? rs->sub[k - 1] : rs;
+
+		if (o->created && !o->resumed && o->pid > 0)
+			kill(o->pid, SIGKILL);
+	}
+	for (size_t z = 0; z < rs->nzombies; z++)
+		kill((pid_t)rs->zombies[z]->pid, SIGKILL);
+	if (rs->created && !rs->reaped) {
+		while (waitpid(rs->pid, &rs->status, __WALL) < 0 && errno == EINTR)
+			;
+		rs->reaped = true;
+	}
+	for (size_t k = 0; k < rs->nsub; k++)
+		rs->sub[k]->reaped = true; /* not our children: their parent reaps them */
+}
+
+/* Waits for a zombie of the original (killed by the dump, reaped by a slow
+ * PID 1) to free a pid the tree needs. */
+static int tree_pid_free(struct crcore_restore *rs, pid_t pid)
+{
+	char comm[64] = "";
+	int st;
+
+	for (uint32_t ms = 0; (st = pid_state(pid, comm, sizeof(comm))) == 1; ms += 10) {
+		if (ms >= rs->pid_wait_ms)
+			return fail(rs, -EEXIST, "pid %d is still taken by a zombie (%s) that its parent "
+				    "has not reaped after %u ms", (int)pid, comm, rs->pid_wait_ms);
+		usleep(10000);
+	}
+	if (st == 2)
+		return fail(rs, -EEXIST, "pid %d is taken by a running process (%s)", (int)pid, comm);
+	return 0;
+}
+
+/* Shared memory objects of the tree: one memfd each, inherited by every
+ * process, above every process's fds; each plan's VMAs point at it. */
+static int tree_shared_memory(struct crcore_restore *rs, struct crcore_restore **all, size_t n,
+			      struct tree_shm **objs, unsigned *nobjs)
+{
+	Crimg__Mm **mms = calloc(n, sizeof(*mms));
+	char err[256];
+	int base = 0, r;
+
+	if (!mms)
+		return fail(rs, -ENOMEM, "out of memory");
+	for (size_t k = 0; k < n; k++) {
+		mms[k] = all[k]->mm;
+		if (all[k]->fd_base > base)
+			base = all[k]->fd_base;
+	}
+	r = tree_shm_plan(mms, (unsigned)n, objs, nobjs);
+	free(mms);
+	if (r < 0)
+		return fail(rs, r, "out of memory");
+	r = tree_shm_create(*objs, *nobjs, err, sizeof(err));
+	if (r < 0)
+		return fail(rs, r, "%s", err);
+	for (unsigned i = 0; i < *nobjs; i++) {
+		int hi = fcntl((*objs)[i].fd, F_DUPFD_CLOEXEC, base + 64);
+
+		if (hi < 0)
+			return sysfail(rs, -errno, "move a shared memory object's fd");
+		close((*objs)[i].fd);
+		(*objs)[i].fd = hi;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct rst_plan *pl = all[k]->plan;
+		struct rst_vma *v = RST_PTR(pl, pl->vmas);
+
+		for (uint32_t j = 0; j < pl->nvmas; j++)
+			for (unsigned i = 0; v[j].kind == RST_VMA_ANON_SHARED && i < *nobjs; i++)
+				if ((*objs)[i].shmid == v[j].shmid && !(*objs)[i].sysv)
+					v[j].tree_fd = (*objs)[i].fd;
+	}
+	return 0;
+}
+
+/* In a process of the tree, before the jump: close what is not ours. */
+static int tree_keep_fd(const struct tree_shm *o, unsigned n, int fd)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (o[i].fd == fd)
+			return 1;
+	return 0;
+}
+
+static int tree_run(struct crcore_restore *rs)
+{
+	size_t n = 1 + rs->nsub, np = n + rs->nzombies;
+	struct crcore_restore **all = calloc(n, sizeof(*all));
+	struct tree_proc *procs = calloc(np, sizeof(*procs));
+	struct tree_shm *objs = NULL;
+	unsigned nobjs = 0;
+	struct tree_plan *plan = NULL;
+	char err[512] = "";
+	sigset_t sall, old;
+	int idx = -1, r = 0;
+
+	if (!all || !procs) {
+		r = fail(rs, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++)
+		all[k] = k ? rs->sub[k - 1] : rs;
+	if (rs->norder != n) {
+		r = fail(rs, -EPROTO, "%zu processes but %zu MM records", n, rs->norder);
+		goto out;
+	}
+	/* the ids: a killed original's zombies get the usual wait; while the
+	 * original still runs (cr-dump | cr-assemble), the rest of the stream
+	 * is spooled first, as for one process */
+	for (size_t k = 0; k < n && r == 0; k++) {
+		r = check_ids_free(all[k], false);
+		if (r == -EEXIST && all[k]->taken_live && !rs->stream.done && rs->spool_fd < 0) {
+			struct stat sb;
+
+			if (fstat(rs->fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+				r = spool(rs);
+				for (size_t j = 0; r == 0 && j < rs->nsub; j++)
+					rs->sub[j]->spool_fd = rs->spool_fd;
+				if (r == 0)
+					r = check_ids_free(all[k], true);
+			}
+		} else if (r == -EEXIST && all[k]->taken_live && rs->spool_fd >= 0) {
+			r = check_ids_free(all[k], true);
+		}
+		if (r < 0 && all[k]->taken_live) {
+			char m[ERRLEN];
+
+			snprintf(m, sizeof(m), "%s", all[k]->errmsg);
+			r = fail(rs, r, "%s (a tree is restored from a file, or once the original "
+				 "is gone)", m);
+		}
+	}
+	for (size_t z = 0; z < rs->nzombies && r == 0; z++)
+		r = tree_pid_free(rs, (pid_t)rs->zombies[z]->pid);
+	for (size_t k = 0; k < n && r == 0; k++) {
+		struct crcore_restore *o = all[k];
+
+		r = open_files(o);
+		if (r == 0)
+			r = build_plan(o);
+		if (r == 0)
+			r = map_area(o);
+	}
+	if (r == 0)
+		r = tree_shared_memory(rs, all, n, &objs, &nobjs);
+	if (r < 0)
+		goto out;
+	/* the stream: the processes take turns, in the order of their MMs */
+	for (size_t k = 0; k < rs->norder; k++) {
+		struct rst_stream *st = &rs->order[k]->plan->stream;
+		int fd = st->fd;
+
+		if (k == 0)
+			*st = rs->stream;
+		st->fd = fd;
+		st->tree = 1;
+		st->last = k + 1 == rs->norder;
+		st->turn = k == 0;
+		st->pages = rs->order[k]->mm->has_pages_dumped ? rs->order[k]->mm->pages_dumped : 0;
+		st->done = rs->stream.done;
+	}
+	/* the shape */
+	for (size_t k = 0; k < np; k++) {
+		Crimg__Proc *p = k < n ? all[k]->proc : rs->zombies[k - n];
+
+		procs[k] = (struct tree_proc){
+			.pid = (pid_t)p->pid, .ppid = (pid_t)p->ppid, .pgid = (pid_t)p->pgid,
+			.sid = (pid_t)p->sid, .zombie = k >= n,
+			.exit_status = p->has_exit_status ? (int)p->exit_status : 0,
+			.stopped = p->has_state && p->state == 'T',
+			.subreaper = k < n && all[k]->misc && all[k]->misc->child_subreaper,
+			.comm = p->comm,
+		};
+	}
+	r = tree_plan_build(procs, (unsigned)np, &plan, err, sizeof(err));
+	if (r < 0) {
+		r = fail(rs, r, "%s", err);
+		goto out;
+	}
+	{
+		struct tree_create_opts o = { .timeout_ms = rs->pid_wait_ms, .err = err,
+					      .errlen = sizeof(err) };
+
+		sigfillset(&sall);
+		sigprocmask(SIG_SETMASK, &sall, &old);
+		r = tree_create(plan, &o, &idx);
+		if (r == 0 && idx >= 0) {
+			/* a process of the tree: become it */
+			struct crcore_restore *me = all[idx];
+			pid_t parent = getppid();
+
+			me->in_tree = true;
+			for (size_t k = 0; k < me->nfdp; k++)
+				if (tree_keep_fd(objs, nobjs, me->fdp[k].target))
+					child_fail(me, -EBADF, "a shared memory object's fd is taken");
+			/* the objects it maps survive close_except as inherited
+			 * fds (the restorer closes them once mapped) */
+			for (unsigned i = 0; i < nobjs; i++) {
+				struct rst_vma *v = RST_PTR(me->plan, me->plan->vmas);
+				bool maps = false;
+
+				for (uint32_t j = 0; j < me->plan->nvmas; j++)
+					maps |= v[j].tree_fd == objs[i].fd;
+				if (maps && add_fdp(me, objs[i].fd, objs[i].fd, true) < 0)
+					child_fail(me, -ENOMEM, "out of memory");
+			}
+			child_main(me, parent);
+		}
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	if (r < 0) {
+		r = fail(rs, r, "%s", err);
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++)
+		all[k]->created = true;
+	/* our copies of what we handed over */
+	for (size_t k = 0; k < n; k++) {
+		struct crcore_restore *o = all[k];
+
+		for (size_t i = 0; i < o->nfdp; i++)
+			if (o->fdp[i].src != o->fdp[i].target && o->fdp[i].src >= 0) {
+				int sfd = o->fdp[i].src;
+
+				for (size_t j = i; j < o->nfdp; j++)
+					if (o->fdp[j].src == sfd)
+						o->fdp[j].src = -1;
+				close(sfd);
+			}
+	}
+	tree_shm_free(objs, nobjs);
+	objs = NULL;
+	/* memory, one process after the other */
+	for (size_t k = 0; k < rs->norder && r == 0; k++) {
+		struct crcore_restore *o = rs->order[k];
+
+		logf_(rs, "process %d: its pages", (int)o->pid);
+		if (k) {
+			struct rst_stream *st = &o->plan->stream, *prev = &rs->order[k - 1]->plan->ctl.next;
+
+			st->offset = prev->offset;
+			st->index = prev->index;
+			st->len = prev->len;
+			st->type = prev->type;
+			st->flags = prev->flags;
+			st->hdr_csum = prev->hdr_csum;
+			st->chain = prev->chain;
+			__atomic_store_n(&st->turn, 1, __ATOMIC_SEQ_CST);
+			syscall(SYS_futex, &st->turn, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+		}
+		r = wait_state(o, 1u << RST_ST_READY, READY_TIMEOUT_S);
+		if (r < 0)
+			fail(rs, r, "process %d: %s", (int)o->pid, o->errmsg);
+	}
+	for (size_t k = 0; k < n && r == 0; k++) {
+		__atomic_store_n(&all[k]->plan->ctl.state, RST_ST_GO, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &all[k]->plan->ctl.state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+	for (size_t k = 0; k < n && r == 0; k++) {
+		r = wait_state(all[k], 1u << RST_ST_PARKED, 60);
+		if (r < 0)
+			fail(rs, r, "process %d: %s", (int)all[k]->pid, all[k]->errmsg);
+	}
+	for (size_t k = 0; k < n && r == 0; k++) {
+		if (all[k]->plan->ctl.warnings & RST_W_RLIMIT)
+			warn(rs, "process %d: a hard rlimit could not be raised to the image's value "
+			     "(it needs CAP_SYS_RESOURCE): the lower one was kept", (int)all[k]->pid);
+		if (all[k]->plan->ctl.warnings & RST_W_TIMER_ID)
+			warn(rs, "process %d: a POSIX timer got another id than in the image",
+			     (int)all[k]->pid);
+	}
+	/* children first: a parent runs once its children are in place */
+	for (size_t k = n; k-- > 0 && r == 0;) {
+		r = resume(all[k]);
+		if (r < 0)
+			fail(rs, r, "process %d: %s", (int)all[k]->pid, all[k]->errmsg);
+		else if (all[k]->proc->has_state && all[k]->proc->state == 'T')
+			kill(all[k]->pid, SIGSTOP);
+	}
+out:
+	if (r < 0)
+		tree_kill(rs);
+	for (size_t k = 0; k < n && all; k++)
+		if (all[k] && all[k]->area) {
+			munmap(all[k]->area, all[k]->area_len);
+			all[k]->area = NULL;
+			all[k]->plan = NULL;
+		}
+	tree_shm_free(objs, nobjs);
+	tree_plan_free(plan);
+	free(procs);
+	free(all);
+	return r;
+}
+
 /* ---- the API -------------------------------------------------------------------------- */
 
 CRCORE_API int crcore_restore__new(int fd, const struct crcore_restore_opts *opts,
@@ -1689,6 +2135,8 @@ CRCORE_API int crcore_restore__new(int fd, const struct crcore_restore_opts *opt
 	if (r < 0)
 		goto err;
 	r = check_records(rs);
+	for (size_t k = 0; r == 0 && k < rs->nsub; k++)
+		r = check_records(rs->sub[k]);
 	if (r < 0)
 		goto err;
 	rs->pid = (pid_t)rs->proc->pid;
@@ -1710,6 +2158,12 @@ CRCORE_API int crcore_restore__run(struct crcore_restore *rs)
 
 	if (!rs || rs->pid <= 0 || rs->created)
 		return -EINVAL;
+	if (rs->nsub || rs->nzombies) {
+		r = tree_run(rs);
+		if (r == 0)
+			rs->resumed = true;
+		return r;
+	}
 	r = check_ids_free(rs, false);
 	if (r == -EEXIST && rs->taken_live && !rs->stream.done) {
 		struct stat st;
@@ -1869,6 +2323,21 @@ CRCORE_API void crcore_restore__free(struct crcore_restore *rs)
 {
 	if (!rs)
 		return;
+	if (!rs->top) {
+		if (rs->nsub && rs->created && !rs->resumed)
+			tree_kill(rs);
+		for (size_t k = 0; k < rs->nsub; k++) {
+			rs->sub[k]->rd = NULL;    /* ours */
+			rs->sub[k]->spool_fd = -1;
+			rs->sub[k]->created = false; /* killed above if need be */
+			crcore_restore__free(rs->sub[k]);
+		}
+		free(rs->sub);
+		for (size_t z = 0; z < rs->nzombies; z++)
+			protobuf_c_message_free_unpacked(&rs->zombies[z]->base, NULL);
+		free(rs->zombies);
+		free(rs->order);
+	}
 	if (rs->created && !rs->resumed && !rs->reaped) {
 		kill(rs->pid, SIGKILL);
 		waitpid(rs->pid, NULL, __WALL);

@@ -125,7 +125,7 @@ static int place(struct builder *b, unsigned k)
 	struct tree_task t = {
 		.pid = pr->pid, .kind = pr->zombie ? TREE_ZOMBIE : TREE_PROC, .proc = (int)k,
 		.setsid = pr->sid == pr->pid, .sid = sess(b, pr->sid), .ppid = pr->ppid,
-		.subreaper = pr->subreaper, .exit_status = pr->exit_status,
+		.subreaper = pr->subreaper, .exit_status = pr->exit_status, .comm = pr->comm,
 	};
 	int pp = find_proc(b, pr->ppid), par, r;
 
@@ -462,8 +462,11 @@ static void task_main(const struct tree_plan *p, struct tree_ctl *c, int i, int 
 	atomic_fetch_add(&c->done, 1);
 	if (t->kind == TREE_HELPER)
 		_exit(0);
-	if (t->kind == TREE_ZOMBIE)
+	if (t->kind == TREE_ZOMBIE) {
+		if (t->comm)
+			prctl(PR_SET_NAME, t->comm);
 		exit_as(t->exit_status);
+	}
 	/* phase 3: the caller checked the zombies */
 	task_wait(c, 3);
 	*idx = t->proc;

@@ -42,6 +42,7 @@ struct tree_proc {
 	int exit_status;       /* wait status (zombies) */
 	bool stopped;          /* state 'T' (the restore stops it at the end) */
 	bool subreaper;        /* PR_SET_CHILD_SUBREAPER */
+	const char *comm;      /* a zombie's name (NULL: leave it) */
 };
 
 #define TREE_PROC 1u    /* a live process of the image */
@@ -60,6 +61,7 @@ struct tree_task {
 	pid_t ppid;             /* expected parent in the end (0: the caller) */
 	bool subreaper;
 	int exit_status;
+	const char *comm;       /* zombies: the name it had */
 };
 
 struct tree_plan {
