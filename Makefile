@@ -150,7 +150,10 @@ EXT_LIBS = $(PROTOBUF_LIBS) $(NL_LIBS) $(CAP_LIBS) $(BSD_LIBS) -lpthread
 # $(call TOOL,name,area): tools/NAME.c linked against the area's shared
 # libraries, found next to the tool in the build tree and once installed
 # ($(BINDIR)/../lib).  Extra link flags: TOOL_EXTRA_LIBS_<name>.
-TOOL_RPATH := -Wl,-rpath,'$$$$ORIGIN/../lib'
+# DT_RPATH rather than DT_RUNPATH (--disable-new-dtags): a tool's own path
+# is then also searched for the libraries it dlopen()s (cr-parasite loads
+# libcrcore, cr-tcp libcompel), even when a sanitizer intercepts dlopen.
+TOOL_RPATH := -Wl,--disable-new-dtags -Wl,-rpath,'$$$$ORIGIN/../lib'
 TOOL_UTIL_OBJ := $(B)/obj/tools/util.o
 define TOOL
 ALL_TOOLS += $(B)/bin/$(1)

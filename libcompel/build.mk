@@ -57,7 +57,7 @@ $(eval $(call TOOL,cr-parasite,compel))
 # The pipeline stage mode loads libcrcore at run time (dlopen), so the
 # compel area builds without it; DT_RPATH (not RUNPATH) so that the
 # libraries libcrcore needs are found next to it too.
-TOOL_EXTRA_LIBS_cr-parasite := -ldl -Wl,--disable-new-dtags
+TOOL_EXTRA_LIBS_cr-parasite := -ldl
 
 # Test blobs: test/compel/blobs/NAME.c built by compel-blob into
 # $(B)/test/compel/blobs/NAME.blob, as a user of the library would.

@@ -7,9 +7,10 @@ set -eu
 : "${CR_BUILD:?}" "${CR_SRC:?}"
 dest=$(mktemp -d /tmp/cr-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
-san=
-[ "${SANITIZE:-}" = 1 ] && san=SANITIZE=1
-make -s -C "$CR_SRC" BUILD="$CR_BUILD" $san install DESTDIR="$dest" PREFIX=/usr >/dev/null
+san= sanflags=
+# a sanitized build's libraries need the sanitizer runtime in the program
+[ "${SANITIZE:-}" = 1 ] && san=SANITIZE=1 sanflags="-fsanitize=address,undefined"
+MAKEFLAGS= make -s -C "$CR_SRC" BUILD="$CR_BUILD" $san install DESTDIR="$dest" PREFIX=/usr >/dev/null
 root=$dest/usr
 for t in cr-show cr-dump cr-assemble cr-freeze cr-dumpmm cr-parasite cr-tcp; do
 	[ -x "$root/bin/$t" ] || { echo "FAIL: $t not installed"; exit 1; }
@@ -44,6 +45,6 @@ int main(void)
 C
 export PKG_CONFIG_PATH=$root/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
 flags=$(pkg-config --cflags --libs libcrimg)
-cc -o "$dest/user" "$dest/user.c" $flags -Wl,-rpath,"$root/lib"
+cc $sanflags -o "$dest/user" "$dest/user.c" $flags -Wl,-rpath,"$root/lib"
 "$dest/user" | "$root/bin/cr-show" --summary | grep -q 'trailer verified' || { echo "FAIL: user program's stream"; exit 1; }
 echo PASS
