@@ -8,7 +8,7 @@ set_name=${1:-all}
 
 BUILD_PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev libnl-route-3-dev libcap-dev libbsd-dev libnftables-dev"
 # The suite drives real programs and builds network namespaces.
-TEST_PKGS="iproute2 nftables procps util-linux"
+TEST_PKGS="iproute2 nftables procps util-linux zstd python3 perl memcached sqlite3 tmux"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 
 case $set_name in
