@@ -35,6 +35,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -143,6 +144,10 @@ struct crcore_restore {
 	Crimg__Proc **zombies;
 	size_t nzombies;
 	bool in_tree;                 /* child_main: session and group are made */
+	Crimg__SysvShm **sysv;        /* SysV segments (docs/trees.md), in the root's */
+	size_t nsysv;
+	int *sysv_made;               /* the ids we created, to remove on failure */
+	size_t nsysv_made;
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -571,6 +576,21 @@ static int read_records(struct crcore_restore *rs)
 			if (r < 0)
 				return r;
 			break;
+		case CRIMG_T_SYSV_SHM: {
+			Crimg__SysvShm **v;
+
+			r = read_msg(rs, rec, &crimg__sysv_shm__descriptor, &m);
+			if (r < 0)
+				return r;
+			v = realloc(rs->sysv, (rs->nsysv + 1) * sizeof(*v));
+			if (!v) {
+				protobuf_c_message_free_unpacked(m, NULL);
+				return fail(rs, -ENOMEM, "out of memory");
+			}
+			rs->sysv = v;
+			rs->sysv[rs->nsysv++] = (Crimg__SysvShm *)m;
+			break;
+		}
 		case CRIMG_T_PAGES:
 			/* stop right after its header: the restorer reads the rest */
 			rs->stream = (struct rst_stream){
@@ -1791,6 +1811,75 @@ static int spool(struct crcore_restore *rs)
 	return 0;
 }
 
+/* ---- SysV shared memory (docs/trees.md) ---------------------------------------------------- */
+
+#define SHM_NEXT_ID "/proc/sys/kernel/shm_next_id"
+
+static int write_sysctl(const char *path, long v)
+{
+	char b[32];
+	int fd = open(path, O_WRONLY | O_CLOEXEC), n, e;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(b, sizeof(b), "%ld", v);
+	e = write(fd, b, (size_t)n) == n ? 0 : -errno;
+	close(fd);
+	return e;
+}
+
+/* Every segment of the image, with its id (kernel.shm_next_id), key,
+ * size, mode and owner; the restorers attach them at their addresses. */
+static int sysv_create(struct crcore_restore *rs)
+{
+	if (!rs->nsysv)
+		return 0;
+	rs->sysv_made = calloc(rs->nsysv, sizeof(int));
+	if (!rs->sysv_made)
+		return fail(rs, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < rs->nsysv; i++) {
+		Crimg__SysvShm *g = rs->sysv[i];
+		struct shmid_ds ds;
+		int id, r;
+
+		r = write_sysctl(SHM_NEXT_ID, (long)g->id);
+		if (r < 0)
+			return sysfail(rs, r, "set %s to %u for SysV segment %u", SHM_NEXT_ID, g->id,
+				       g->id);
+		id = shmget(g->key ? (key_t)g->key : IPC_PRIVATE, g->size,
+			    IPC_CREAT | IPC_EXCL | (int)(g->mode & 0777));
+		r = -errno;
+		write_sysctl(SHM_NEXT_ID, -1);
+		if (id < 0)
+			return sysfail(rs, r, "create SysV segment %u (key 0x%x, %" PRIu64 " bytes)",
+				       g->id, (unsigned)g->key, g->size);
+		rs->sysv_made[rs->nsysv_made++] = id;
+		if ((uint32_t)id != g->id)
+			return fail(rs, -EEXIST, "SysV segment %u: the kernel gave id %d (the id is taken)",
+				    g->id, id);
+		if (shmctl(id, IPC_STAT, &ds) == 0) {
+			ds.shm_perm.uid = g->uid;
+			ds.shm_perm.gid = g->gid;
+			ds.shm_perm.mode = g->mode & 0777;
+			if (shmctl(id, IPC_SET, &ds) < 0)
+				warn(rs, "SysV segment %u: cannot set its owner: %s", g->id, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+/* Once every process has attached its segments: remove the ones that were
+ * removed (SHM_DEST), as they were.  all: also the others we made
+ * (a failure). */
+static void sysv_finish(struct crcore_restore *rs, bool all)
+{
+	for (size_t i = 0; i < rs->nsysv_made; i++)
+		if (all || (rs->sysv[i]->mode & 01000 /* SHM_DEST */))
+			shmctl(rs->sysv_made[i], IPC_RMID, NULL);
+	if (all)
+		rs->nsysv_made = 0;
+}
+
 /* ---- a process tree (docs/trees.md) ------------------------------------------------------ */
 
 static void tree_kill(struct crcore_restore *rs)
@@ -1854,7 +1943,11 @@ static int tree_shared_memory(struct crcore_restore *rs, struct crcore_restore *
 	if (r < 0)
 		return fail(rs, r, "%s", err);
 	for (unsigned i = 0; i < *nobjs; i++) {
-		int hi = fcntl((*objs)[i].fd, F_DUPFD_CLOEXEC, base + 64);
+		int hi;
+
+		if ((*objs)[i].fd < 0)
+			continue; /* a SysV segment */
+		hi = fcntl((*objs)[i].fd, F_DUPFD_CLOEXEC, base + 64);
 
 		if (hi < 0)
 			return sysfail(rs, -errno, "move a shared memory object's fd");
@@ -1880,6 +1973,17 @@ static int tree_keep_fd(const struct tree_shm *o, unsigned n, int fd)
 		if (o[i].fd == fd)
 			return 1;
 	return 0;
+}
+
+/* "process PID: what failed" in the root's message, from o's. */
+static int tree_fail(struct crcore_restore *rs, struct crcore_restore *o, int r)
+{
+	char m[ERRLEN];
+
+	snprintf(m, sizeof(m), "%s", o->errmsg);
+	if (strncmp(m, "process ", 8))
+		return fail(rs, r, "process %d: %s", (int)o->pid, m);
+	return fail(rs, r, "%s", m);
 }
 
 static int tree_run(struct crcore_restore *rs)
@@ -1943,6 +2047,8 @@ static int tree_run(struct crcore_restore *rs)
 	}
 	if (r == 0)
 		r = tree_shared_memory(rs, all, n, &objs, &nobjs);
+	if (r == 0)
+		r = sysv_create(rs);
 	if (r < 0)
 		goto out;
 	/* the stream: the processes take turns, in the order of their MMs */
@@ -1999,6 +2105,8 @@ static int tree_run(struct crcore_restore *rs)
 				struct rst_vma *v = RST_PTR(me->plan, me->plan->vmas);
 				bool maps = false;
 
+				if (objs[i].fd < 0)
+					continue; /* SysV: attached by shmat */
 				for (uint32_t j = 0; j < me->plan->nvmas; j++)
 					maps |= v[j].tree_fd == objs[i].fd;
 				if (maps && add_fdp(me, objs[i].fd, objs[i].fd, true) < 0)
@@ -2050,8 +2158,10 @@ static int tree_run(struct crcore_restore *rs)
 		}
 		r = wait_state(o, 1u << RST_ST_READY, READY_TIMEOUT_S);
 		if (r < 0)
-			fail(rs, r, "process %d: %s", (int)o->pid, o->errmsg);
+			tree_fail(rs, o, r);
 	}
+	if (r == 0)
+		sysv_finish(rs, false); /* every process attached its segments */
 	for (size_t k = 0; k < n && r == 0; k++) {
 		__atomic_store_n(&all[k]->plan->ctl.state, RST_ST_GO, __ATOMIC_SEQ_CST);
 		syscall(SYS_futex, &all[k]->plan->ctl.state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
@@ -2059,7 +2169,7 @@ static int tree_run(struct crcore_restore *rs)
 	for (size_t k = 0; k < n && r == 0; k++) {
 		r = wait_state(all[k], 1u << RST_ST_PARKED, 60);
 		if (r < 0)
-			fail(rs, r, "process %d: %s", (int)all[k]->pid, all[k]->errmsg);
+			tree_fail(rs, all[k], r);
 	}
 	for (size_t k = 0; k < n && r == 0; k++) {
 		if (all[k]->plan->ctl.warnings & RST_W_RLIMIT)
@@ -2073,13 +2183,15 @@ static int tree_run(struct crcore_restore *rs)
 	for (size_t k = n; k-- > 0 && r == 0;) {
 		r = resume(all[k]);
 		if (r < 0)
-			fail(rs, r, "process %d: %s", (int)all[k]->pid, all[k]->errmsg);
+			tree_fail(rs, all[k], r);
 		else if (all[k]->proc->has_state && all[k]->proc->state == 'T')
 			kill(all[k]->pid, SIGSTOP);
 	}
 out:
-	if (r < 0)
+	if (r < 0) {
 		tree_kill(rs);
+		sysv_finish(rs, true);
+	}
 	for (size_t k = 0; k < n && all; k++)
 		if (all[k] && all[k]->area) {
 			munmap(all[k]->area, all[k]->area_len);
@@ -2184,8 +2296,12 @@ CRCORE_API int crcore_restore__run(struct crcore_restore *rs)
 	if (r < 0)
 		return r;
 	r = map_area(rs);
-	if (r < 0)
+	if (r == 0)
+		r = sysv_create(rs);
+	if (r < 0) {
+		sysv_finish(rs, true);
 		return r;
+	}
 	logf_(rs, "restorer area at %p, %zu bytes; %u mappings, %zu threads", (void *)rs->area,
 	      rs->area_len, rs->plan->nvmas, rs->nthreads);
 
@@ -2245,6 +2361,7 @@ CRCORE_API int crcore_restore__run(struct crcore_restore *rs)
 	if (r < 0)
 		goto kill;
 	logf_(rs, "image complete and verified: %" PRIu64 " pages", rs->plan->ctl.pages);
+	sysv_finish(rs, false);
 	__atomic_store_n(&rs->plan->ctl.state, RST_ST_GO, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &rs->plan->ctl.state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	r = wait_state(rs, 1u << RST_ST_PARKED, 60);
@@ -2263,6 +2380,7 @@ CRCORE_API int crcore_restore__run(struct crcore_restore *rs)
 	rs->plan = NULL;
 	return 0;
 kill:
+	sysv_finish(rs, true);
 	if (!rs->resumed && !rs->reaped) {
 		kill(rs->pid, SIGKILL);
 		while (waitpid(rs->pid, &rs->status, __WALL) < 0 && errno == EINTR)
@@ -2337,6 +2455,10 @@ CRCORE_API void crcore_restore__free(struct crcore_restore *rs)
 			protobuf_c_message_free_unpacked(&rs->zombies[z]->base, NULL);
 		free(rs->zombies);
 		free(rs->order);
+		for (size_t i = 0; i < rs->nsysv; i++)
+			protobuf_c_message_free_unpacked(&rs->sysv[i]->base, NULL);
+		free(rs->sysv);
+		free(rs->sysv_made);
 	}
 	if (rs->created && !rs->resumed && !rs->reaped) {
 		kill(rs->pid, SIGKILL);

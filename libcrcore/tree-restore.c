@@ -655,12 +655,8 @@ int tree_shm_create(struct tree_shm *o, unsigned n, char *err, size_t errlen)
 	for (unsigned i = 0; i < n; i++) {
 		int r;
 
-		if (o[i].sysv) {
-			r = perr(err, errlen, -EOPNOTSUPP,
-				 "SysV shared memory segment %llu: not restored yet",
-				 (unsigned long long)o[i].shmid);
-			goto fail;
-		}
+		if (o[i].sysv)
+			continue; /* made with its id by cr-assemble, attached with shmat */
 		o[i].fd = memfd_create(o[i].name[0] ? o[i].name : "shmem", MFD_CLOEXEC);
 		if (o[i].fd < 0 || ftruncate(o[i].fd, (off_t)o[i].size) < 0) {
 			r = perr(err, errlen, -errno, "cannot create the shared memory object %llu (%llu bytes): %s",

@@ -110,8 +110,9 @@ struct Crimg__Mm;
  * the image (in any order).  *ret malloc'd (free with tree_shm_free). */
 CRCORE_LOCAL int tree_shm_plan(struct Crimg__Mm *const *mms, unsigned n, struct tree_shm **ret,
 			       unsigned *nret);
-/* Creates each object as a memfd of its size (SysV: -EOPNOTSUPP for
- * now).  On failure the ones created are closed. */
+/* Creates each object as a memfd of its size (not the SysV segments,
+ * which keep fd -1: they are made with their id and attached with shmat).
+ * On failure the ones created are closed. */
 CRCORE_LOCAL int tree_shm_create(struct tree_shm *o, unsigned n, char *err, size_t errlen);
 /* The fd of the object a VMA maps, or -1 (not shared by the tree). */
 CRCORE_LOCAL int tree_shm_fd(const struct tree_shm *o, unsigned n, uint64_t dev, uint64_t shmid,

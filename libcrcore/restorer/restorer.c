@@ -305,6 +305,17 @@ static void map_vmas(void)
 		case RST_VMA_VSYSCALL:
 			continue;
 		case RST_VMA_ANON_SHARED:
+			if (v->path && str_starts(str(v->path), "/SYSV")) {
+				/* a SysV segment cr-assemble made with its id: attach it
+				 * here (the whole segment, as the image had it) */
+				r = sys_shmat(v->shmid, v->start, 0);
+				if (r < 0)
+					die(r, "attach SysV segment %lu at 0x%lx", v->shmid, v->start);
+				if ((uint64_t)r != v->start)
+					die(-22, "SysV segment %lu attached at 0x%lx, not 0x%lx", v->shmid,
+					    (uint64_t)r, v->start);
+				continue;
+			}
 			if (!v->path && !v->shmid) {
 				flags |= MAP_SHARED | MAP_ANONYMOUS;
 				break;

@@ -23,14 +23,16 @@ pid_of() { awk -v n="$1" '$1==n{print $2}' "$tmp/pids"; }
 field() { awk -v n="$1" -v f="$2" '$1==n{print $f}' "$tmp/pids"; }
 live="root a a1 b1 c1 t"
 
-for form in file pipe; do
+for form in file pipe sysv; do
 	rm -f "$tmp/pids" "$tmp/out"
 	printf 'abcdefghij' >"$tmp/data"
-	"$CR_BUILD/test/crcore/helpers/vt-tree" "$tmp/pids" "$tmp/data" nosysv >"$tmp/out" 2>&1 </dev/null &
+	# sysv: the shared area of the third kind is a removed SysV segment
+	opt=nosysv; [ $form = sysv ] && opt=
+	"$CR_BUILD/test/crcore/helpers/vt-tree" "$tmp/pids" "$tmp/data" $opt >"$tmp/out" 2>&1 </dev/null &
 	for i in $(seq 300); do [ -f "$tmp/pids" ] && break; sleep 0.01; done
 	[ -f "$tmp/pids" ] || fail "the tree did not start"
 	r=$(pid_of root)
-	if [ $form = file ]; then
+	if [ $form != pipe ]; then
 		cr-dump -o "$tmp/img" $r 2>"$tmp/err" || fail "dump: $(cat "$tmp/err")"
 		wait $r 2>/dev/null
 		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$form: cr-assemble: $(cat "$tmp/err")"
@@ -57,6 +59,16 @@ for form in file pipe; do
 		esac
 	done
 	[ "$(ls /proc/$(pid_of a1)/task | wc -l)" = 2 ] || fail "$form: a1 lost its second thread"
+	if [ $form = sysv ]; then
+		# one segment, removed, attached by the 6 live processes
+		id=$(awk '/SYSV/ {print $5; exit}' /proc/$r/maps)
+		[ -n "$id" ] || fail "sysv: the root maps no SysV segment"
+		line=$(awk -v id=$id '$2==id' /proc/sysvipc/shm)
+		[ -n "$line" ] || fail "sysv: segment $id is not in /proc/sysvipc/shm"
+		set -- $line
+		[ $(( 0$3 & 01000 )) != 0 ] || [ "$3" -ge 1000 ] || fail "sysv: segment $id is not removed (perms $3)"
+		[ "$7" = 6 ] || fail "sysv: segment $id has $7 attachments, not 6"
+	fi
 	for n in $live; do kill -CONT $(pid_of $n); kill -TERM $(pid_of $n); done
 	for i in $(seq 300); do [ "$(grep -c ^PASS "$tmp/out")" -ge 9 ] && break; sleep 0.01; done
 	grep -q ^FAIL "$tmp/out" && fail "$form: a restored process failed its checks"
