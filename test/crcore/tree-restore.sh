@@ -69,10 +69,39 @@ for form in file pipe sysv; do
 		[ $(( 0$3 & 01000 )) != 0 ] || [ "$3" -ge 1000 ] || fail "sysv: segment $id is not removed (perms $3)"
 		[ "$7" = 6 ] || fail "sysv: segment $id has $7 attachments, not 6"
 	fi
+	if [ $form = file ]; then
+		# the same image again while the restored tree lives: refused
+		# before anything is created
+		cr-assemble -i "$tmp/img" 2>"$tmp/err" && fail "a second restore over a live tree succeeded"
+		grep -q "is taken by a running process" "$tmp/err" || fail "second restore said: $(cat "$tmp/err")"
+	fi
 	for n in $live; do kill -CONT $(pid_of $n); kill -TERM $(pid_of $n); done
 	for i in $(seq 300); do [ "$(grep -c ^PASS "$tmp/out")" -ge 9 ] && break; sleep 0.01; done
 	grep -q ^FAIL "$tmp/out" && fail "$form: a restored process failed its checks"
 	[ "$(grep -c ^PASS "$tmp/out")" = 9 ] || fail "$form: $(grep -c ^PASS "$tmp/out") PASS lines, not 9"
 	kill -9 $(awk '{print $2}' "$tmp/pids") 2>/dev/null
+	if [ $form = file ]; then
+		# the header of the last PAGES record (the last process's) flipped:
+		# the restore fails saying where, and no process of the tree is
+		# left running
+		off=$(cr-show "$tmp/img" | grep '"name":"PAGES"' | tail -1 | sed 's/.*"offset":\([0-9]*\).*/\1/')
+		[ -n "$off" ] || fail "no PAGES record in the image"
+		cp "$tmp/img" "$tmp/bad"
+		printf '\x5a' | dd of="$tmp/bad" bs=1 seek=$((off + 9)) conv=notrunc status=none
+		for i in $(seq 300); do
+			busy=0
+			for n in $live; do [ -d /proc/$(pid_of $n) ] && busy=1; done
+			[ $busy = 0 ] && break; sleep 0.01
+		done
+		cr-assemble -i "$tmp/bad" 2>"$tmp/err"; rc=$?
+		[ $rc = 5 ] || fail "corrupted image: cr-assemble exited $rc, not 5: $(cat "$tmp/err")"
+		grep -q "checksum mismatch" "$tmp/err" || fail "corrupted image: said $(cat "$tmp/err")"
+		sleep 0.1
+		for n in $live; do
+			st=$(sed 's/.*) //' /proc/$(pid_of $n)/stat 2>/dev/null | cut -d' ' -f1)
+			case "$st" in ""|Z|X) ;; *) fail "corrupted image: $n was left (state $st)";; esac
+		done
+		echo "PASS corrupted"
+	fi
 	echo "PASS $form"
 done
