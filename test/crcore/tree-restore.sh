@@ -28,18 +28,18 @@ for form in file pipe sysv; do
 	printf 'abcdefghij' >"$tmp/data"
 	# sysv: the shared area of the third kind is a removed SysV segment
 	opt=nosysv; [ $form = sysv ] && opt=
-	"$CR_BUILD/test/crcore/helpers/vt-tree" "$tmp/pids" "$tmp/data" $opt >"$tmp/out" 2>&1 </dev/null &
+	# under a reaper: the killed original's processes free their pids at once
+	"$CR_BUILD/test/crcore/helpers/vt-reaper" "$CR_BUILD/test/crcore/helpers/vt-tree" \
+		"$tmp/pids" "$tmp/data" $opt >"$tmp/out" 2>&1 </dev/null &
 	for i in $(seq 300); do [ -f "$tmp/pids" ] && break; sleep 0.01; done
 	[ -f "$tmp/pids" ] || fail "the tree did not start"
 	r=$(pid_of root)
 	if [ $form != pipe ]; then
 		cr-dump -o "$tmp/img" $r 2>"$tmp/err" || fail "dump: $(cat "$tmp/err")"
-		wait $r 2>/dev/null
 		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$form: cr-assemble: $(cat "$tmp/err")"
 	else
 		cr-dump $r 2>"$tmp/err" | cr-assemble --pidfile "$tmp/pid" 2>"$tmp/err2" ||
 			fail "$form: $(cat "$tmp/err" "$tmp/err2")"
-		wait $r 2>/dev/null
 	fi
 	[ "$(cat "$tmp/pid")" = $r ] || fail "$form: --pidfile says $(cat "$tmp/pid"), not $r"
 	for n in $live z; do
