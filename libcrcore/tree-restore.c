@@ -364,11 +364,22 @@ static void task_wait(struct tree_ctl *c, int phase)
 static pid_t clone_pid(pid_t pid)
 {
 	struct clone_args ca = { .exit_signal = SIGCHLD };
-	pid_t tid = pid;
+	pid_t tid = pid, r;
 
 	ca.set_tid = (uint64_t)(uintptr_t)&tid;
 	ca.set_tid_size = 1;
-	return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	/* The kernel may hold a pid for a moment after its task was reaped
+	 * (a killed multi-threaded original): retry while nothing has it. */
+	for (int i = 0;; i++) {
+		r = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (r >= 0 || errno != EEXIST || i >= 400)
+			return r;
+		if (kill(pid, 0) == 0 || errno != ESRCH) {
+			errno = EEXIST; /* really taken */
+			return r;
+		}
+		ms_sleep(2500);
+	}
 }
 
 static void task_main(const struct tree_plan *p, struct tree_ctl *c, int i, int *idx);
