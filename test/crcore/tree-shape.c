@@ -257,6 +257,8 @@ int main(void)
 				t_fail("helper %d is still there", (int)plan->t[i].pid);
 	}
 	tree_plan_free(plan);
+	free(vt);
+	free(dump);
 	(void)root;
 	(void)st;
 	printf("PASS\n");
