@@ -135,6 +135,9 @@ CRCORE_LOCAL int tree_fd_id(struct crcore_dump *d, int fd, uint64_t dev, uint64_
  * written by an earlier process of this stage; if not, remembers them. */
 CRCORE_LOCAL bool tree_shm_seen(struct crcore_dump *d, uint64_t dev, uint64_t ino,
 				uint64_t lo, uint64_t hi);
+/* True the first time a process of the tree claims object (dev, ino)
+ * (a pipe: its size and data go with the first process that holds it). */
+CRCORE_LOCAL bool tree_obj_claim(struct crcore_dump *d, uint64_t dev, uint64_t ino);
 CRCORE_LOCAL void tree_dump_free(struct crcore_dump *d);
 /* Calls check(pid, arg) for every live process below root (children
  * from /proc, zombies skipped); the first error stops. */

@@ -79,9 +79,36 @@ static const char *anon_name(const char *link)
 	return !strncmp(link, "anon_inode:", 11) ? link + 11 : NULL;
 }
 
-/* Does another process than pid hold the object whose /proc link is
- * link (a "pipe:[N]" or "socket:[N]")? Its pid, or 0. */
-static pid_t held_elsewhere(pid_t pid, const char *link)
+/* The root of the tree being dumped (docs/trees.md): pipes and sockets
+ * that other processes of the tree hold are dumped once and shared again
+ * by the restore; only holders outside the tree are refused.  Set by the
+ * freeze's check (fd_dump_set_root) and by fd_dump_fill. */
+static pid_t dump_root;
+
+void fd_dump_set_root(pid_t root)
+{
+	dump_root = root;
+}
+
+/* Is q the root of the tree being dumped or one of its descendants? */
+static bool in_dump_tree(pid_t q)
+{
+	for (int depth = 0; dump_root > 0 && q > 0 && depth < 4096; depth++) {
+		struct proc_stat st;
+
+		if (q == dump_root)
+			return true;
+		if (q == 1 || proc_stat_read(q, 0, &st) < 0)
+			return false;
+		q = (pid_t)st.f[4];
+	}
+	return false;
+}
+
+/* Another process than pid (and us) that holds the object whose /proc
+ * link is link (a "pipe:[N]", "socket:[N]" or a FIFO's path), inside the
+ * tree (tree) or outside it (!tree).  Its pid, or 0. */
+static pid_t holder(pid_t pid, const char *link, bool tree)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *p;
@@ -112,13 +139,19 @@ static pid_t held_elsewhere(pid_t pid, const char *link)
 			if (n <= 0)
 				continue;
 			l[n] = 0;
-			if (!strcmp(l, link))
+			if (!strcmp(l, link) && in_dump_tree(q) == tree)
 				found = q;
 		}
 		closedir(fds);
 	}
 	closedir(proc);
 	return found;
+}
+
+/* Does a process outside the tree hold it too?  Its pid, or 0. */
+static pid_t held_elsewhere(pid_t pid, const char *link)
+{
+	return holder(pid, link, false);
 }
 
 /* Is the object with this /proc link held by one of pid's fds? */
@@ -148,6 +181,12 @@ static bool held_by(pid_t pid, const char *link)
 	}
 	closedir(fds);
 	return found;
+}
+
+/* Is it held by pid or by another process of the tree? */
+static bool held_in_tree(pid_t pid, const char *link)
+{
+	return held_by(pid, link) || holder(pid, link, true);
 }
 
 /* ---- unix sockets: sock_diag ------------------------------------------------------- */
@@ -334,6 +373,25 @@ static uint64_t pending_of(pid_t pid, uint32_t ino)
 	return found;
 }
 
+/* As pending_of, for a listener that pid or any process of the tree holds. */
+static uint64_t pending_in_tree(pid_t pid, uint32_t ino)
+{
+	uint64_t found = pending_of(pid, ino);
+	DIR *proc;
+	struct dirent *p;
+
+	if (found || !(proc = opendir("/proc")))
+		return found;
+	while (!found && (p = readdir(proc))) {
+		pid_t q = atoi(p->d_name);
+
+		if (q > 0 && q != pid && q != getpid() && in_dump_tree(q))
+			found = pending_of(q, ino);
+	}
+	closedir(proc);
+	return found;
+}
+
 /* ---- the check -------------------------------------------------------------------- */
 
 static int check_socket(pid_t pid, int fd, const struct stat *st, const char *link, char *why,
@@ -373,31 +431,31 @@ static int check_socket(pid_t pid, int fd, const struct stat *st, const char *li
 			char cl[64];
 
 			snprintf(cl, sizeof(cl), "socket:[%u]", ui.icons[k]);
-			if (!ui.icons[k] || !held_by(pid, cl))
+			if (!ui.icons[k] || !held_in_tree(pid, cl))
 				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a listening "
 					       "unix socket with a pending connection from outside the "
-					       "process: not supported yet", (int)pid, fd);
+					       "tree: not supported yet", (int)pid, fd);
 			/* what a client sent is charged to it until read */
 			if (unix_diag(ui.icons[k], &ci) < 0 || ci.wqueue)
 				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a listening "
 					       "unix socket with a pending connection holding data not "
 					       "accepted yet: not supported yet", (int)pid, fd);
 		}
-		if (!ui.peer && ui.state == TCP_ESTABLISHED_ && pending_of(pid, (uint32_t)st->st_ino))
+		if (!ui.peer && ui.state == TCP_ESTABLISHED_ && pending_in_tree(pid, (uint32_t)st->st_ino))
 			return 1; /* connected, not accepted yet: with its listener */
 		/* a peer that closed leaves the shutdown bits set; none: a
 		 * connection that a listener elsewhere has not accepted yet */
 		if (!ui.peer && ui.state == TCP_ESTABLISHED_ && type != SOCK_DGRAM && !ui.shutdown)
 			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket (unix, %s) "
-				       "connected to a listener outside the process, not accepted yet: "
+				       "connected to a listener outside the tree, not accepted yet: "
 				       "not supported yet", (int)pid, fd, link);
 		if (ui.peer) {
 			snprintf(peer, sizeof(peer), "socket:[%u]", ui.peer);
-			if (!held_by(pid, peer) && fd <= 2)
+			if (!held_in_tree(pid, peer) && fd <= 2)
 				return 1; /* a std fd: the restore inherits its own */
-			if (!held_by(pid, peer))
+			if (!held_in_tree(pid, peer))
 				return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a socket "
-					       "(unix, %s) whose peer %s is outside the process: not "
+					       "(unix, %s) whose peer %s is outside the tree: not "
 					       "supported yet", (int)pid, fd, link, peer);
 			{
 				/* restored: an accepted connection (one side bears the
@@ -1465,6 +1523,7 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 	if (!fdd)
 		return dump_err(d, -ENOMEM, "out of memory");
 	cur = fdd;
+	dump_root = d->root;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		Crimg__Fd *f = fds[i];
 		char rel[32], link[512];
@@ -1509,6 +1568,9 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 			for (size_t j = 0; j < i; j++)
 				if (fds[j]->pipe && fds[j]->pipe->id == f->ino && fds[j]->dev == f->dev)
 					pfirst = false;
+			/* ... and of the tree: an earlier process carries it */
+			if (pfirst)
+				pfirst = tree_obj_claim(d, f->dev, f->ino);
 			/* packet mode if any end of it is O_DIRECT */
 			for (size_t j = 0; j < n; j++)
 				if (S_ISFIFO(fds[j]->mode) && fds[j]->ino == f->ino && fds[j]->dev == f->dev &&
@@ -1520,7 +1582,7 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 			char peer[64];
 
 			if (f->fd <= 2 && unix_diag(f->ino, &ui) == 0 && ui.peer &&
-			    (snprintf(peer, sizeof(peer), "socket:[%u]", ui.peer), !held_by(d->pid, peer)))
+			    (snprintf(peer, sizeof(peer), "socket:[%u]", ui.peer), !held_in_tree(d->pid, peer)))
 				continue; /* no state: inherited */
 			r = fill_socket(d, f, first);
 		}

@@ -52,6 +52,7 @@ struct obj {
 struct ep {
 	int target;                     /* the epoll fd in the process */
 	const Crimg__EpollState *st;
+	const Crimg__Fd *f;             /* its Fd (in a tree: of which process) */
 };
 
 struct fd_rst {
@@ -59,6 +60,10 @@ struct fd_rst {
 	size_t nobjs;
 	struct ep *eps;
 	size_t neps;
+	/* a process tree (fd_rst_tree): every process's FILES, so that an
+	 * object held by several processes is found and made once */
+	const Crimg__Files *const *all;
+	size_t nall;
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -88,6 +93,22 @@ bool fd_rst_handles(uint32_t kind)
 	default:
 		return false;
 	}
+}
+
+/* The idx-th Fd of the tree (of files alone outside a tree), or NULL
+ * past the end: objects and their state are looked up among all. */
+static const Crimg__Fd *tree_fd(const struct fd_rst *fr, const Crimg__Files *files, size_t idx)
+{
+	if (!fr || !fr->nall)
+		return files && idx < files->n_fds ? files->fds[idx] : NULL;
+	for (size_t k = 0; k < fr->nall; k++) {
+		const Crimg__Files *f = fr->all[k];
+
+		if (f && idx < f->n_fds)
+			return f->fds[idx];
+		idx -= f ? f->n_fds : 0;
+	}
+	return NULL;
 }
 
 static struct obj *obj_find(struct fd_rst *fr, uint32_t kind, uint64_t dev, uint64_t ino)
@@ -223,7 +244,7 @@ static int open_epoll(struct fd_rst *fr, const Crimg__Fd *f, char *err, size_t l
 	fd = epoll_create1(EPOLL_CLOEXEC);
 	if (fd < 0)
 		return err_(err, len, -errno, "fd %d: epoll_create1: %s", f->fd, strerror(errno));
-	fr->eps[fr->neps++] = (struct ep){ f->fd, f->epoll };
+	fr->eps[fr->neps++] = (struct ep){ f->fd, f->epoll, f };
 	return fd;
 }
 
@@ -299,9 +320,9 @@ static int open_memfd(struct fd_rst *fr, const Crimg__Files *files, const Crimg_
 		const Crimg__Fd *sf = f;
 		int m, r;
 
-		for (size_t i = 0; i < files->n_fds; i++) {
-			const Crimg__Fd *g = files->fds[i];
+		const Crimg__Fd *g;
 
+		for (size_t i = 0; (g = tree_fd(fr, files, i)); i++) {
 			if (g->memfd && g->has_ino && g->ino == f->ino && g->dev == f->dev && g->memfd->first) {
 				st = g->memfd;
 				sf = g;
@@ -341,11 +362,12 @@ static int open_memfd(struct fd_rst *fr, const Crimg__Files *files, const Crimg_
 
 /* ---- pipes and FIFOs -------------------------------------------------------------------- */
 
-static const Crimg__PipeState *pipe_first(const Crimg__Files *files, const Crimg__Fd *f)
+static const Crimg__PipeState *pipe_first(const struct fd_rst *fr, const Crimg__Files *files,
+					       const Crimg__Fd *f)
 {
-	for (size_t i = 0; i < files->n_fds; i++) {
-		const Crimg__Fd *g = files->fds[i];
+	const Crimg__Fd *g;
 
+	for (size_t i = 0; (g = tree_fd(fr, files, i)); i++) {
 		if (g->pipe && g->pipe->id == f->pipe->id && g->dev == f->dev && g->pipe->first)
 			return g->pipe;
 	}
@@ -364,7 +386,7 @@ static int open_pipe(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 		return err_(err, len, -EPROTO, "fd %d: a pipe without its state", f->fd);
 	o = obj_find(fr, CRIMG__FD_KIND__FD_PIPE, f->dev, f->pipe->id);
 	if (!o) {
-		const Crimg__PipeState *st = pipe_first(files, f);
+		const Crimg__PipeState *st = pipe_first(fr, files, f);
 		int a, b = -1, r;
 
 		if (fifo) {
@@ -433,13 +455,12 @@ static int open_pipe(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 
 /* ---- sockets ---------------------------------------------------------------------------- */
 
-static const Crimg__Fd *unix_by_ino(const Crimg__Files *files, uint64_t ino)
+static const Crimg__Fd *unix_by_ino(const struct fd_rst *fr, const Crimg__Files *files,
+				    uint64_t ino)
 {
-	const Crimg__Fd *any = NULL;
+	const Crimg__Fd *any = NULL, *g;
 
-	for (size_t i = 0; i < files->n_fds; i++) {
-		const Crimg__Fd *g = files->fds[i];
-
+	for (size_t i = 0; (g = tree_fd(fr, files, i)); i++) {
 		if (g->unix_sk && g->unix_sk->ino == ino) {
 			if (g->unix_sk->first)
 				return g;
@@ -582,7 +603,7 @@ static int ensure_unix(struct fd_rst *fr, const Crimg__Files *files, uint64_t in
 
 	if (obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, ino))
 		return 0;
-	g = unix_by_ino(files, ino);
+	g = unix_by_ino(fr, files, ino);
 	if (!g)
 		return err_(err, len, -EPROTO, "unix socket %" PRIu64 " is not in the image", ino);
 	fd = open_unix(fr, files, g, err, len);
@@ -592,14 +613,17 @@ static int ensure_unix(struct fd_rst *fr, const Crimg__Files *files, uint64_t in
 	return 0;
 }
 
-static const Crimg__Fd *unix_listener(const Crimg__Files *files, const Crimg__UnixSk *u)
+static const Crimg__Fd *unix_listener(const struct fd_rst *fr, const Crimg__Files *files,
+				      const Crimg__UnixSk *u)
 {
-	for (size_t i = 0; i < files->n_fds; i++) {
-		const Crimg__UnixSk *g = files->fds[i]->unix_sk;
+	const Crimg__Fd *gf;
+
+	for (size_t i = 0; (gf = tree_fd(fr, files, i)); i++) {
+		const Crimg__UnixSk *g = gf->unix_sk;
 
 		if (g && g->state == TCP_LISTEN_ && g->type == u->type && named(g) &&
 		    g->name.len == u->name.len && !memcmp(g->name.data, u->name.data, u->name.len))
-			return files->fds[i];
+			return gf;
 	}
 	return NULL;
 }
@@ -615,7 +639,7 @@ static int open_unix_conn(struct fd_rst *fr, const Crimg__Files *files, const Cr
 			  const Crimg__UnixSk *b, int fdno, char *err, size_t len)
 {
 	const Crimg__UnixSk *acc = named(a) ? a : b, *cli = acc == a ? b : a;
-	const Crimg__Fd *lf = unix_listener(files, acc);
+	const Crimg__Fd *lf = unix_listener(fr, files, acc);
 	struct sockaddr_un sa;
 	socklen_t sl = sun_of(acc, &sa);
 	int l = -1, c = -1, x = -1, r;
@@ -627,6 +651,8 @@ static int open_unix_conn(struct fd_rst *fr, const Crimg__Files *files, const Cr
 		r = ensure_unix(fr, files, lf->unix_sk->ino, err, len);
 		if (r < 0)
 			return r;
+		if (obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, acc->ino))
+			return 0; /* made with its listener, before its pending ones */
 		o = obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, lf->unix_sk->ino);
 		l = fcntl(o->fd[0], F_DUPFD_CLOEXEC, 0);
 	} else {
@@ -684,8 +710,8 @@ static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 	if (o)
 		goto have;
 	/* connected, not accepted yet: its listener connects it */
-	for (size_t i = 0; u->state == 1 && i < files->n_fds; i++) {
-		const Crimg__UnixSk *g = files->fds[i]->unix_sk;
+	for (size_t i = 0; u->state == 1 && tree_fd(fr, files, i); i++) {
+		const Crimg__UnixSk *g = tree_fd(fr, files, i)->unix_sk;
 
 		for (size_t k = 0; g && k < g->n_icons; k++)
 			if (g->icons[k] == u->ino) {
@@ -700,9 +726,9 @@ static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 	if (u->has_peer && u->peer) {
 		/* a pair within the process: both made now, each one's queue
 		 * sent from the other */
-		const Crimg__Fd *pf = unix_by_ino(files, u->peer);
+		const Crimg__Fd *pf = unix_by_ino(fr, files, u->peer);
 		const Crimg__UnixSk *pu = pf ? pf->unix_sk : NULL;
-		const Crimg__UnixSk *mine = unix_by_ino(files, u->ino)->unix_sk;
+		const Crimg__UnixSk *mine = unix_by_ino(fr, files, u->ino)->unix_sk;
 		int sv[2];
 
 		if (!pu)
@@ -821,10 +847,26 @@ static int open_unix(struct fd_rst *fr, const Crimg__Files *files, const Crimg__
 		if (u->state == TCP_LISTEN_ &&
 		    listen(s, u->has_backlog && u->backlog ? (int)u->backlog : SOMAXCONN) < 0)
 			return err_(err, len, -errno, "fd %d: listen: %s", f->fd, strerror(errno));
+		/* the connections it accepted first, while its queue is
+		 * empty (open_unix_conn accepts the one it connects) */
+		for (size_t k = 0; u->state == TCP_LISTEN_ && tree_fd(fr, files, k); k++) {
+			const Crimg__Fd *g = tree_fd(fr, files, k), *pf;
+			const Crimg__UnixSk *gu = g->unix_sk;
+
+			if (!gu || gu->state != 1 || gu->type != u->type || !named(gu) || !gu->has_peer ||
+			    !gu->peer || gu->name.len != u->name.len ||
+			    memcmp(gu->name.data, u->name.data, u->name.len) ||
+			    obj_find(fr, CRIMG__FD_KIND__FD_UNIX, 0, gu->ino) ||
+			    !(pf = unix_by_ino(fr, files, gu->peer)) || named(pf->unix_sk))
+				continue;
+			r = open_unix_conn(fr, files, gu, pf->unix_sk, g->fd, err, len);
+			if (r < 0)
+				return r;
+		}
 		/* its pending connections, in accept order: their clients
 		 * connect again */
 		for (size_t k = 0; u->state == TCP_LISTEN_ && k < u->n_icons; k++) {
-			const Crimg__Fd *cf = unix_by_ino(files, u->icons[k]);
+			const Crimg__Fd *cf = unix_by_ino(fr, files, u->icons[k]);
 			const Crimg__UnixSk *cu = cf ? cf->unix_sk : NULL;
 			int c;
 
@@ -1067,6 +1109,13 @@ int fd_rst_child(struct fd_rst *fr, const Crimg__Files *files, char *err, size_t
 		return r;
 	for (size_t i = 0; i < fr->neps; i++) {
 		const Crimg__EpollState *st = fr->eps[i].st;
+		bool mine = false;
+
+		/* in a tree, the epoll fds of this process only */
+		for (size_t j = 0; files && j < files->n_fds; j++)
+			mine |= files->fds[j] == fr->eps[i].f;
+		if (!mine)
+			continue;
 
 		for (size_t k = 0; k < st->n_tfds; k++) {
 			struct epoll_event ev = { .events = st->tfds[k]->events,
@@ -1077,6 +1126,15 @@ int fd_rst_child(struct fd_rst *fr, const Crimg__Files *files, char *err, size_t
 					    fr->eps[i].target, st->tfds[k]->tfd, strerror(errno));
 		}
 	}
+	return 0;
+}
+
+int fd_rst_tree(struct fd_rst **frp, const Crimg__Files *const *all, size_t n)
+{
+	if (!*frp && !(*frp = calloc(1, sizeof(**frp))))
+		return -ENOMEM;
+	(*frp)->all = all;
+	(*frp)->nall = n;
 	return 0;
 }
 

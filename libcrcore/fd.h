@@ -45,6 +45,10 @@ struct crcore_dump;
 CRCORE_FD_LOCAL int fd_dump_check(pid_t pid, int fd, const struct stat *st, const char *link,
 				  char *why, size_t len);
 
+/* The root of the tree the next checks are for (docs/trees.md): holders
+ * of a pipe or socket inside the tree are not refused. */
+CRCORE_FD_LOCAL void fd_dump_set_root(pid_t root);
+
 struct fd_dump;
 
 /*
@@ -76,5 +80,11 @@ CRCORE_FD_LOCAL void fd_rst_opened(struct fd_rst *fr);
 CRCORE_FD_LOCAL int fd_rst_child(struct fd_rst *fr, const Crimg__Files *files, char *err,
 				 size_t len);
 CRCORE_FD_LOCAL void fd_rst_free(struct fd_rst *fr);
+/* A process tree (docs/trees.md): one fd_rst for every process, which
+ * looks objects and their state up in all of their FILES (all[] is lent,
+ * entries may be NULL), so that a pipe or socket several processes hold
+ * is made once.  Call fd_rst_opened once, after every process's fds.
+ * *frp is created if needed.  0 or -ENOMEM. */
+CRCORE_FD_LOCAL int fd_rst_tree(struct fd_rst **frp, const Crimg__Files *const *all, size_t n);
 
 #endif

@@ -249,7 +249,10 @@ static int check_one(pid_t pid, void *arg)
 static int check_tree(pid_t root, bool traced_ok, char *why, size_t len)
 {
 	struct tree_check c = { traced_ok, why, len };
-	int r = check_process(root, traced_ok, why, len);
+	int r;
+
+	fd_dump_set_root(root); /* holders of a pipe or socket inside the tree are fine */
+	r = check_process(root, traced_ok, why, len);
 
 	return r < 0 ? r : tree_walk(root, check_one, &c);
 }

@@ -1185,7 +1185,8 @@ static int open_files(struct crcore_restore *rs)
 		if (add_fdp(rs, f->fd, src, f->cloexec) < 0)
 			return -ENOMEM;
 	}
-	fd_rst_opened(rs->fdr); /* what it held to build the objects */
+	if (!rs->top && !rs->nsub)
+		fd_rst_opened(rs->fdr); /* what it held to build the objects (a tree: tree_run) */
 	rs->stream_fd = fcntl(rs->spool_fd >= 0 ? rs->spool_fd : rs->fd, F_DUPFD_CLOEXEC, rs->fd_base);
 	if (rs->stream_fd < 0)
 		return sysfail(rs, -errno, "dup the stream fd");
@@ -2036,12 +2037,29 @@ static int tree_run(struct crcore_restore *rs)
 	}
 	for (size_t z = 0; z < rs->nzombies && r == 0; z++)
 		r = tree_pid_free(rs, (pid_t)rs->zombies[z]->pid);
+	/* pipes and sockets several processes hold: one fd_rst for all,
+	 * which finds each object's state in any process's FILES and makes
+	 * the object once (docs/fds.md) */
+	if (r == 0) {
+		const Crimg__Files **af = calloc(n, sizeof(*af));
+
+		for (size_t k = 0; af && k < n; k++)
+			af[k] = all[k]->files;
+		if (!af || fd_rst_tree(&rs->fdr, af, n) < 0)
+			r = fail(rs, -ENOMEM, "out of memory");
+		for (size_t k = 1; r == 0 && k < n; k++)
+			all[k]->fdr = rs->fdr;
+		for (size_t k = 0; k < n && r == 0; k++)
+			r = open_files(all[k]);
+		if (rs->fdr)
+			fd_rst_tree(&rs->fdr, NULL, 0);
+		free(af);
+		fd_rst_opened(rs->fdr); /* what it held to build the objects */
+	}
 	for (size_t k = 0; k < n && r == 0; k++) {
 		struct crcore_restore *o = all[k];
 
-		r = open_files(o);
-		if (r == 0)
-			r = build_plan(o);
+		r = build_plan(o);
 		if (r == 0)
 			r = map_area(o);
 	}
@@ -2448,6 +2466,7 @@ CRCORE_API void crcore_restore__free(struct crcore_restore *rs)
 			rs->sub[k]->rd = NULL;    /* ours */
 			rs->sub[k]->spool_fd = -1;
 			rs->sub[k]->created = false; /* killed above if need be */
+			rs->sub[k]->fdr = NULL;      /* the root's (tree_run) */
 			crcore_restore__free(rs->sub[k]);
 		}
 		free(rs->sub);

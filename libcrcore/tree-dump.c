@@ -32,6 +32,8 @@ struct tree_dump {
 	size_t nfds, capfds;
 	struct tree_shm *shm;
 	size_t nshm, capshm;
+	struct tree_shm *objs;        /* pipes claimed (tree_obj_claim): dev, ino */
+	size_t nobjs;
 };
 
 static struct tree_dump *td_get(struct crcore_dump *d)
@@ -47,8 +49,27 @@ void tree_dump_free(struct crcore_dump *d)
 		return;
 	free(d->td->fds);
 	free(d->td->shm);
+	free(d->td->objs);
 	free(d->td);
 	d->td = NULL;
+}
+
+bool tree_obj_claim(struct crcore_dump *d, uint64_t dev, uint64_t ino)
+{
+	struct tree_dump *td = td_get(d);
+	struct tree_shm *n;
+
+	if (!td)
+		return true; /* out of memory: the state is written again, never lost */
+	for (size_t i = 0; i < td->nobjs; i++)
+		if (td->objs[i].dev == dev && td->objs[i].ino == ino)
+			return false;
+	n = realloc(td->objs, (td->nobjs + 1) * sizeof(*n));
+	if (!n)
+		return true;
+	td->objs = n;
+	td->objs[td->nobjs++] = (struct tree_shm){ dev, ino, 0, 0 };
+	return true;
 }
 
 bool tree_cur(struct crcore_dump *d, unsigned i)
