@@ -59,6 +59,10 @@ typedef void (*crcore_log_fn)(int level, const char *msg, void *arg);
 
 #define CRCORE_DUMP_PID_ENV "CR_DUMP_PID"
 #define CRCORE_DUMP_END_ENV "CR_DUMP_END"
+/* "1": terminals the process does not own (the terminal of the shell
+ * that started it) are dumped as "the caller's terminal" instead of
+ * refused (cr-dump --shell-job sets it; every stage reads it). */
+#define CRCORE_TTY_SHELL_JOB_ENV "CR_DUMP_SHELL_JOB"
 
 /* How the last stage ends the freeze. */
 #define CRCORE_END_KILL 0u     /* SIGKILL the process (the default, as CRIU) */
@@ -213,6 +217,10 @@ struct crcore_restore_opts {
  * even when the vDSO did not change; for tests of that path.  The image
  * must hold the pages of its [vdso]. */
 #define CRCORE_RESTORE_VDSO_PROXY 0x2u
+/* A shell job (cr-assemble --shell-job): fds that were the caller's
+ * terminal get the caller's, and the process stays in the caller's
+ * session and process group (it does not lead its own). */
+#define CRCORE_RESTORE_SHELL_JOB 0x4u
 
 /* Reads the stream from fd (not owned, read strictly sequentially, never
  * seeked: a pipe works) up to the first memory record. */

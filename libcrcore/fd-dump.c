@@ -183,6 +183,53 @@ static bool held_by(pid_t pid, const char *link)
 	return found;
 }
 
+/* Does another process of the tree hold the pipe whose /proc link is
+ * link through an O_DIRECT (packet mode) description? */
+static bool packet_in_tree(pid_t pid, const char *link)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *p;
+	bool found = false;
+
+	if (!proc)
+		return false;
+	while (!found && (p = readdir(proc))) {
+		char path[64], l[256];
+		struct dirent *f;
+		pid_t q = atoi(p->d_name);
+		DIR *fds;
+
+		if (q <= 0 || q == pid || q == getpid() || !in_dump_tree(q))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)q);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!found && (f = readdir(fds))) {
+			char fp[384], *info;
+			const char *v;
+			ssize_t n;
+
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
+			n = readlink(fp, l, sizeof(l) - 1);
+			if (n <= 0)
+				continue;
+			l[n] = 0;
+			if (strcmp(l, link))
+				continue;
+			info = proc_read("/proc/%d/fdinfo/%s", (int)q, f->d_name);
+			v = info ? field(info, "flags:") : NULL;
+			found = v && (strtoul(v, NULL, 8) & O_DIRECT);
+			free(info);
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
 /* Is it held by pid or by another process of the tree? */
 static bool held_in_tree(pid_t pid, const char *link)
 {
@@ -571,6 +618,8 @@ int fd_dump_check(pid_t pid, int fd, const struct stat *st, const char *link, ch
 {
 	const char *a = anon_name(link);
 
+	if (S_ISCHR(st->st_mode))
+		return tty_dump_check(pid, fd, st, link, why, len); /* 0: not a terminal */
 	if (a) {
 		if (!strcmp(a, "[eventfd]") || !strcmp(a, "[timerfd]") || !strcmp(a, "[signalfd]") ||
 		    !strcmp(a, "inotify"))
@@ -1532,7 +1581,14 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 		 * in a tree, pid << 32 | fd outside the root) */
 		bool first = !f->has_id || f->id == (uint64_t)f->fd ||
 			     f->id == ((uint64_t)d->pid << 32 | (uint32_t)f->fd);
+		char why[512];
 
+		/* terminals (fd-tty.c): every one is typed at i == 0 */
+		r = tty_dump_fill(d, d->pid, fds, n, i, keep, why, sizeof(why));
+		if (r < 0) {
+			r = dump_err(d, r, "process %d: %s", (int)d->pid, why);
+			break;
+		}
 		snprintf(rel, sizeof(rel), "fd/%d", f->fd);
 		if (proc_readlink(d->pid, rel, link, sizeof(link)) < 0)
 			continue;
@@ -1576,6 +1632,9 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 				if (S_ISFIFO(fds[j]->mode) && fds[j]->ino == f->ino && fds[j]->dev == f->dev &&
 				    (fds[j]->flags & O_DIRECT))
 					packet = true;
+			/* ... in any process of the tree */
+			if (pfirst && !packet && link[0] != '/')
+				packet = packet_in_tree(d->pid, link);
 			r = fill_pipe(d, f, pfirst, packet);
 		} else if (S_ISSOCK(f->mode)) {
 			struct unix_info ui;

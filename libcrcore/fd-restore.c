@@ -60,6 +60,7 @@ struct fd_rst {
 	size_t nobjs;
 	struct ep *eps;
 	size_t neps;
+	struct tty_rst *tty;  /* ptys and the caller's terminal (fd-tty.c) */
 	/* a process tree (fd_rst_tree): every process's FILES, so that an
 	 * object held by several processes is found and made once */
 	const Crimg__Files *const *all;
@@ -89,6 +90,7 @@ bool fd_rst_handles(uint32_t kind)
 	case CRIMG__FD_KIND__FD_INET:
 	case CRIMG__FD_KIND__FD_INOTIFY:
 	case CRIMG__FD_KIND__FD_MEMFD:
+	case CRIMG__FD_KIND__FD_TTY:
 		return true;
 	default:
 		return false;
@@ -1015,6 +1017,17 @@ int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *s
 	case CRIMG__FD_KIND__FD_MEMFD:
 		fd = open_memfd(fr, files, f, err, len);
 		break;
+	case CRIMG__FD_KIND__FD_TTY: {
+		int r = tty_rst_open(&fr->tty, files, f, &fd, err, len);
+
+		if (r < 0)
+			return r;
+		if (fd < 0) {
+			*src = -1; /* the caller's terminal on a std fd: restore.c inherits ours */
+			return 0;
+		}
+		break;
+	}
 	default:
 		return err_(err, len, -EOPNOTSUPP, "fd %d: kind %u is not one of fd-restore's", f->fd,
 			    f->kind);
@@ -1038,6 +1051,7 @@ void fd_rst_opened(struct fd_rst *fr)
 {
 	if (!fr)
 		return;
+	tty_rst_opened(fr->tty);
 	for (size_t i = 0; i < fr->nobjs; i++)
 		for (int k = 0; k < 2; k++)
 			if (fr->objs[i].fd[k] >= 0) {
@@ -1143,7 +1157,15 @@ void fd_rst_free(struct fd_rst *fr)
 	if (!fr)
 		return;
 	fd_rst_opened(fr);
+	tty_rst_free(fr->tty);
 	free(fr->objs);
 	free(fr->eps);
 	free(fr);
+}
+
+int fd_rst_shell_job(struct fd_rst **frp, bool on)
+{
+	if (!*frp && !(*frp = calloc(1, sizeof(**frp))))
+		return -ENOMEM;
+	return tty_rst_shell_job(&(*frp)->tty, on);
 }

@@ -86,5 +86,28 @@ CRCORE_FD_LOCAL void fd_rst_free(struct fd_rst *fr);
  * is made once.  Call fd_rst_opened once, after every process's fds.
  * *frp is created if needed.  0 or -ENOMEM. */
 CRCORE_FD_LOCAL int fd_rst_tree(struct fd_rst **frp, const Crimg__Files *const *all, size_t n);
+/* cr-assemble --shell-job: fds that were the caller's terminal get ours
+ * (fd-tty.c).  *frp is created if needed.  0 or -ENOMEM. */
+CRCORE_FD_LOCAL int fd_rst_shell_job(struct fd_rst **frp, bool on);
+
+/* ---- fd-tty.c: ptys and the caller's terminal (docs/ttys.md) ---------- */
+
+struct tty_rst;
+
+CRCORE_FD_LOCAL bool tty_is_tty(dev_t rdev);
+CRCORE_FD_LOCAL bool tty_is_master(dev_t rdev);
+/* As fd_dump_check, for character devices that are terminals. */
+CRCORE_FD_LOCAL int tty_dump_check(pid_t pid, int fd, const struct stat *st, const char *link,
+				   char *why, size_t len);
+/* Kind and state of fds[i] if it is a terminal (every terminal fd is
+ * typed when i == 0, so call it for i = 0 first); what it allocates goes
+ * through keep.  0 or -errno with the message in why. */
+CRCORE_FD_LOCAL int tty_dump_fill(struct crcore_dump *d, pid_t pid, Crimg__Fd **fds, size_t n,
+				  size_t i, void *(*keep)(void *), char *why, size_t len);
+CRCORE_FD_LOCAL int tty_rst_shell_job(struct tty_rst **tp, bool on);
+CRCORE_FD_LOCAL int tty_rst_open(struct tty_rst **tp, const Crimg__Files *files,
+				 const Crimg__Fd *f, int *src, char *err, size_t len);
+CRCORE_FD_LOCAL void tty_rst_opened(struct tty_rst *tr);
+CRCORE_FD_LOCAL void tty_rst_free(struct tty_rst *tr);
 
 #endif

@@ -1101,6 +1101,8 @@ static int open_files(struct crcore_restore *rs)
 		if (rs->files->fds[i]->fd > maxfd)
 			maxfd = rs->files->fds[i]->fd;
 	rs->fd_base = maxfd + 1 < 16 ? 16 : maxfd + 1;
+	if ((rs->flags & CRCORE_RESTORE_SHELL_JOB) && fd_rst_shell_job(&rs->fdr, true) < 0)
+		return fail(rs, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		Crimg__Fd *f = rs->files->fds[i];
 		int flags = (int)f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
@@ -1441,6 +1443,8 @@ static __attribute__((noreturn)) void child_main(struct crcore_restore *rs, pid_
 		_exit(1);
 	if (rs->in_tree) {
 		/* tree_create made the session and the group */
+	} else if (rs->flags & CRCORE_RESTORE_SHELL_JOB) {
+		/* a shell job joins the caller's session and group (docs/ttys.md) */
 	} else if (p->sid == p->pid) {
 		if (setsid() < 0)
 			child_fail(rs, -errno, "setsid");
@@ -2235,7 +2239,8 @@ CRCORE_API int crcore_restore__new(int fd, const struct crcore_restore_opts *opt
 		return -EINVAL;
 	if (opts && opts->sz < offsetof(struct crcore_restore_opts, log))
 		return -EINVAL;
-	if (opts && (opts->flags & ~(CRCORE_RESTORE_KEEP_CHILD | CRCORE_RESTORE_VDSO_PROXY)))
+	if (opts && (opts->flags & ~(CRCORE_RESTORE_KEEP_CHILD | CRCORE_RESTORE_VDSO_PROXY |
+				     CRCORE_RESTORE_SHELL_JOB)))
 		return -EINVAL;
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)

@@ -30,6 +30,7 @@ static void usage(void)
 	       "  -w, --wait          stay its parent and exit with its status\n"
 	       "      --pid-wait MS   wait up to MS ms for a zombie holding the pid (5000)\n"
 	       "      --vdso-proxy    use the vDSO proxy even if the vDSO did not change (tests)\n"
+	       "      --shell-job     give the caller's terminal, session and group to a shell job\n"
 	       "  -v, --verbose       say more\n"
 	       "  -h, --help          this text\n", tool_name());
 }
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 		{ "wait", no_argument, NULL, 'w' },
 		{ "pid-wait", required_argument, NULL, 'W' },
 		{ "vdso-proxy", no_argument, NULL, 'X' },
+		{ "shell-job", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -96,6 +98,9 @@ int main(int argc, char **argv)
 			break;
 		case 'X':
 			o.flags |= CRCORE_RESTORE_VDSO_PROXY;
+			break;
+		case 'J':
+			o.flags |= CRCORE_RESTORE_SHELL_JOB;
 			break;
 		case 'v':
 			tool_verbose++;

@@ -23,12 +23,13 @@
 
 int main(int argc, char **argv)
 {
-	enum { O_RUNNING = 256, O_STOPPED, O_COPY, O_NOCSUM };
+	enum { O_RUNNING = 256, O_STOPPED, O_COPY, O_NOCSUM, O_SHELLJOB };
 	static const struct option lo[] = {
 		{ "leave-running", no_argument, NULL, O_RUNNING },
 		{ "leave-stopped", no_argument, NULL, O_STOPPED },
 		{ "copy", no_argument, NULL, O_COPY },
 		{ "no-csum", no_argument, NULL, O_NOCSUM },
+		{ "shell-job", no_argument, NULL, O_SHELLJOB },
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -58,6 +59,10 @@ int main(int argc, char **argv)
 		case O_NOCSUM:
 			nocsum = 1;
 			break;
+		case O_SHELLJOB:
+			/* every stage checks the fds: they read it from the environment */
+			setenv(CRCORE_TTY_SHELL_JOB_ENV, "1", 1);
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -66,7 +71,7 @@ int main(int argc, char **argv)
 				tool_verbose++;
 			break;
 		case 'h':
-			printf("usage: cr-dump [-o FILE] [--leave-running|--leave-stopped] PID\n"
+			printf("usage: cr-dump [-o FILE] [--leave-running|--leave-stopped] [--shell-job] PID\n"
 			       "Checkpoints PID into an image stream on stdout (or FILE): runs\n"
 			       "cr-freeze PID cr-parasite cr-dumpmm.  See cr-dump(1).\n");
 			return CR_EX_OK;

@@ -7,8 +7,8 @@
 set -u
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
 tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
-victim=
-cleanup() { [ -n "$victim" ] && kill -9 $victim 2>/dev/null; rm -rf "$tmp"; }
+victim= holder=
+cleanup() { for p in $victim $holder; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 cnt() { od -An -tu8 -N8 "$tmp/counter" | tr -d ' '; }
@@ -24,14 +24,30 @@ expect() { # expect CODE REGEX COMMAND...
 
 for mode in "pipe:fd [0-9]+ is a pipe .* that process [0-9]+ holds too" "socket:fd [0-9]+ is a socket \(TCP" \
 	"pidfd:fd [0-9]+ is a \\[pidfd\\]" \
-	"seccomp:uses seccomp" "pty:fd [0-9]+ is a terminal" \
+	"seccomp:uses seccomp" "pty:fd 0 is a terminal .* --shell-job" \
 	"memfd:fd [0-9]+ is a memfd .* also maps"; do
 	m=${mode%%:*} re=${mode#*:}
 	truncate -s 0 "$tmp/counter"; truncate -s 4096 "$tmp/counter"
 	# pipe: fd 3 is a pipe whose read end another process (ours) holds
 	[ $m = pipe ] && exec 3> >(exec sleep 30)
-	"$CR_BUILD/test/crcore/helpers/fz-refuse" "$tmp/counter" $m </dev/null >/dev/null 2>&1 &
-	victim=$!
+	if [ $m = pty ]; then
+		# a pty of its own is supported (test tty-pty); fd 0 on a
+		# terminal whose master another process holds (the terminal
+		# of the shell that started it) needs --shell-job
+		rm -f "$tmp/vpid"
+		/usr/bin/python3 -c 'import os,sys,time
+m,s=os.openpty(); p=os.fork()
+if p==0:
+	os.dup2(s,0); os.execv(sys.argv[2],sys.argv[2:])
+open(sys.argv[1],"w").write(str(p)); time.sleep(30)' "$tmp/vpid" \
+			"$CR_BUILD/test/crcore/helpers/fz-refuse" "$tmp/counter" $m >/dev/null 2>&1 &
+		holder=$!
+		for i in $(seq 50); do [ -s "$tmp/vpid" ] && break; sleep 0.1; done
+		victim=$(cat "$tmp/vpid")
+	else
+		"$CR_BUILD/test/crcore/helpers/fz-refuse" "$tmp/counter" $m </dev/null >/dev/null 2>&1 &
+		victim=$!
+	fi
 	exec 3>&-
 	for i in $(seq 200); do [ "$(cnt)" != 0 ] && break; sleep 0.01; done
 	[ "$(cnt)" != 0 ] || fail "victim $m did not start"
@@ -41,6 +57,7 @@ for mode in "pipe:fd [0-9]+ is a pipe .* that process [0-9]+ holds too" "socket:
 	grep -q "^State:[[:space:]]*[RS]" /proc/$victim/status || fail "$m: the victim is not running: $(grep State /proc/$victim/status)"
 	a=$(cnt); sleep 0.05; [ "$(cnt)" != "$a" ] || fail "$m: the victim does not run after the refusal"
 	kill -9 $victim; wait $victim 2>/dev/null; victim=
+	[ $m = pty ] && { kill -9 $holder; wait $holder 2>/dev/null; holder=; }
 done
 
 sleep 0.01 & dead=$!; wait $dead
