@@ -8,7 +8,12 @@
 # the image and written back once: the consumer goes on far past what was
 # buffered without a line lost or repeated.  The same with a FIFO both
 # processes opened by name (`produce > fifo & consume < fifo`), and with
-# `cr-dump | cr-assemble`.  The restored tree is killed by pid at the end.
+# `cr-dump | cr-assemble`.  Last, a packet-mode pipe (python3): the
+# parent holds the read end, its child the O_DIRECT write end it wrote
+# three packets through (the parent's FILES carry the data: the packet
+# mode is found in the other process); after the restore each read of
+# the parent still gives one packet.  The restored tree is killed by
+# pid at the end.
 set -u
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
 tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
@@ -92,3 +97,38 @@ print(len(holders), data)')
 	root=
 	wait $reaper 2>/dev/null
 done
+
+# packet mode, the O_DIRECT end in the other process than the data's
+[ -x /usr/bin/python3 ] || { echo "SKIP packet: no python3"; exit 0; }
+rm -f "$tmp/out" "$tmp/ready"
+cat >"$tmp/pk.py" <<'PY'
+import os, signal, sys, time
+d = sys.argv[1]
+r, w = os.pipe2(os.O_DIRECT)       # the write end is O_DIRECT
+if os.fork() == 0:
+    os.close(r)
+    for m in (b"one", b"packet two", b"3"):
+        os.write(w, m)
+    open(d + "/ready", "w").close()
+    while True:
+        time.sleep(1)
+os.close(w)
+got = []
+signal.signal(signal.SIGTERM, lambda *a: got.append(1))
+while not got:
+    signal.pause()
+msgs = [os.read(r, 100) for _ in range(3)]
+print("PASS" if msgs == [b"one", b"packet two", b"3"] else "FAIL %r" % msgs, flush=True)
+PY
+"$CR_BUILD/test/crcore/helpers/vt-reaper" /usr/bin/python3 "$tmp/pk.py" "$tmp" </dev/null >"$tmp/out" 2>&1 &
+reaper=$!
+for i in $(seq 300); do [ -f "$tmp/ready" ] && break; sleep 0.01; done
+[ -f "$tmp/ready" ] || fail "packet: python did not start"
+root=$(cat /proc/$reaper/task/$reaper/children | tr -d ' ')
+kid=$(cat /proc/$root/task/$root/children | tr -d ' ')
+cr-dump -o "$tmp/img" $root 2>"$tmp/err" || fail "packet: dump: $(cat "$tmp/err")"
+cr-assemble -i "$tmp/img" 2>"$tmp/err" || fail "packet: cr-assemble: $(cat "$tmp/err")"
+kill -TERM $root
+for i in $(seq 300); do grep -q "^PASS\|^FAIL" "$tmp/out" && break; sleep 0.01; done
+grep -q ^PASS "$tmp/out" || fail "packet: the parent read $(cat "$tmp/out")"
+echo "PASS packet"
