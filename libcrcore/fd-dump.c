@@ -91,6 +91,13 @@ void fd_dump_set_root(pid_t root)
 }
 
 /* Is q the root of the tree being dumped or one of its descendants? */
+static bool in_dump_tree(pid_t q);
+
+bool fd_dump_in_tree(pid_t q)
+{
+	return in_dump_tree(q);
+}
+
 static bool in_dump_tree(pid_t q)
 {
 	for (int depth = 0; dump_root > 0 && q > 0 && depth < 4096; depth++) {

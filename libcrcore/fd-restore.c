@@ -1018,7 +1018,7 @@ int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *s
 		fd = open_memfd(fr, files, f, err, len);
 		break;
 	case CRIMG__FD_KIND__FD_TTY: {
-		int r = tty_rst_open(&fr->tty, files, f, &fd, err, len);
+		int r = tty_rst_open(&fr->tty, files, fr->all, fr->nall, f, &fd, err, len);
 
 		if (r < 0)
 			return r;
@@ -1115,7 +1115,10 @@ static int set_owners(const Crimg__Files *files, char *err, size_t len)
 
 int fd_rst_child(struct fd_rst *fr, const Crimg__Files *files, char *err, size_t len)
 {
-	int r = take_locks(files, err, len);
+	int r = tty_rst_child(fr ? fr->tty : NULL, files, err, len); /* the controlling terminal (fd-tty.c) */
+
+	if (r == 0)
+		r = take_locks(files, err, len);
 
 	if (r == 0)
 		r = set_owners(files, err, len);

@@ -11,6 +11,7 @@
  * fills the new pair the same way.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -26,6 +27,7 @@
 
 #include <crcore.h>
 
+#include "dump.h"
 #include "fd.h"
 
 #define PTMX_MAJOR 5
@@ -104,26 +106,67 @@ static int master_index(pid_t pid, int fd)
 	return r;
 }
 
-/* Does pid hold the master of pty index?  1 yes, 0 no. */
-static int holds_master(pid_t pid, unsigned index)
+/* An fd of pid that is the master (master) or a slave of pty index, or -1. */
+static int find_end(pid_t pid, unsigned index, bool master)
 {
 	char p[64];
-	int r = 0;
+	struct dirent *de;
+	DIR *dir;
+	int r = -1;
 
-	for (int fd = 0; fd < 65536 && r == 0; fd++) {
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+	dir = opendir(p);
+	if (!dir)
+		return -1;
+	while (r < 0 && (de = readdir(dir))) {
+		char fp[128];
 		struct stat st;
+		int fd = atoi(de->d_name);
 
-		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, fd);
-		if (stat(p, &st) < 0) {
-			if (errno == ENOENT && fd > 1024)
-				break; /* good enough: fds are dense in practice */
+		if (de->d_name[0] == '.')
 			continue;
-		}
-		if (S_ISCHR(st.st_mode) && tty_is_master(st.st_rdev) &&
-		    master_index(pid, fd) == (int)index)
-			r = 1;
+		snprintf(fp, sizeof(fp), "/proc/%d/fd/%d", (int)pid, fd);
+		if (stat(fp, &st) < 0 || !S_ISCHR(st.st_mode))
+			continue;
+		if (master ? tty_is_master(st.st_rdev) && master_index(pid, fd) == (int)index :
+			     is_slave(st.st_rdev) && slave_index(st.st_rdev) == index)
+			r = fd;
 	}
+	closedir(dir);
 	return r;
+}
+
+/* A process of the dumped tree (pid first) holding an end of pty index:
+ * its pid and the fd in *fd, or 0. */
+static pid_t find_in_tree(pid_t pid, unsigned index, bool master, int *fd)
+{
+	struct dirent *de;
+	DIR *proc;
+	pid_t found = 0;
+
+	if ((*fd = find_end(pid, index, master)) >= 0)
+		return pid;
+	proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while (!found && (de = readdir(proc))) {
+		pid_t q = atoi(de->d_name);
+
+		if (q <= 0 || q == pid || q == getpid() || !fd_dump_in_tree(q))
+			continue;
+		if ((*fd = find_end(q, index, master)) >= 0)
+			found = q;
+	}
+	closedir(proc);
+	return found;
+}
+
+/* Does pid or another process of the tree hold the master of pty index? */
+static bool holds_master(pid_t pid, unsigned index)
+{
+	int fd;
+
+	return find_in_tree(pid, index, true, &fd) != 0;
 }
 
 int tty_dump_check(pid_t pid, int fd, const struct stat *st, const char *link, char *why,
@@ -246,10 +289,16 @@ static int fill_pty(struct crcore_dump *d, pid_t pid, Crimg__Fd **fds, size_t n,
 	m = take_fd(pid, f->fd);
 	if (m < 0)
 		return fmt(why, len, m, "fd %d: cannot copy the pty master: %s", f->fd, strerror(-m));
-	for (size_t j = 0; j < n && s < 0; j++)
-		if (fds[j]->tty && fds[j]->tty->type == TTY_SLAVE && fds[j]->tty->index == ts->index)
-			s = take_fd(pid, fds[j]->fd);
-	r = -errno;
+	{
+		/* a slave of its own, else one another process of the tree holds */
+		int sfd;
+		pid_t q = find_in_tree(pid, ts->index, false, &sfd);
+
+		if (q)
+			s = take_fd(q, sfd);
+	}
+	(void)fds;
+	(void)n;
 	if (ioctl(m, TCGETS2, &t) < 0 || ioctl(m, TIOCGWINSZ, &ws) < 0 || ioctl(m, TIOCGPKT, &pkt) < 0 ||
 	    ioctl(m, TIOCGPTLCK, &lck) < 0) {
 		r = fmt(why, len, -errno, "fd %d: read the pty's settings: %s", f->fd, strerror(errno));
@@ -277,6 +326,14 @@ static int fill_pty(struct crcore_dump *d, pid_t pid, Crimg__Fd **fds, size_t n,
 	ts->cols = ws.ws_col;
 	ts->xpixel = ws.ws_xpixel;
 	ts->ypixel = ws.ws_ypixel;
+	{
+		int pg = 0;
+
+		if (ioctl(m, TIOCGPGRP, &pg) == 0 && pg > 0) {
+			ts->has_fg_pgid = 1;
+			ts->fg_pgid = (uint32_t)pg;
+		}
+	}
 	ts->has_packet = ts->has_locked = 1;
 	ts->packet = pkt != 0;
 	ts->locked = lck != 0;
@@ -338,6 +395,13 @@ int tty_dump_fill(struct crcore_dump *d, pid_t pid, Crimg__Fd **fds, size_t n, s
 	/* first pass over every fd (once, from i == 0): type and index; then
 	 * the state on the first master of each pty */
 	if (i == 0) {
+		struct proc_stat ps;
+		dev_t ctty = 0;
+		bool marked = false;
+
+		/* a session leader's controlling terminal (stat: session, tty_nr) */
+		if (proc_stat_read(pid, 0, &ps) == 0 && (pid_t)ps.f[6] == pid && ps.f[7])
+			ctty = makedev((ps.f[7] >> 8) & 0xfff, (ps.f[7] & 0xff) | ((ps.f[7] >> 12) & 0xfff00));
 		for (size_t j = 0; j < n; j++) {
 			Crimg__Fd *f = fds[j];
 			Crimg__TtyState *ts;
@@ -361,6 +425,11 @@ int tty_dump_fill(struct crcore_dump *d, pid_t pid, Crimg__Fd **fds, size_t n, s
 				ts->type = TTY_SLAVE;
 				ts->has_index = 1;
 				ts->index = slave_index(f->rdev);
+				if (ctty && f->rdev == ctty && !marked) {
+					ts->has_ctty = 1;
+					ts->ctty = 1;
+					marked = true;
+				}
 			} else {
 				ts->type = TTY_CALLER;
 			}
@@ -373,6 +442,10 @@ int tty_dump_fill(struct crcore_dump *d, pid_t pid, Crimg__Fd **fds, size_t n, s
 		bool first = true;
 
 		if (!f->tty || f->tty->type != TTY_MASTER)
+			return 0;
+		/* a description another process of the tree has first: its state is there */
+		if (f->has_id && f->id != (uint64_t)f->fd &&
+		    f->id != ((uint64_t)pid << 32 | (uint32_t)f->fd))
 			return 0;
 		for (size_t j = 0; j < i; j++)
 			if (fds[j]->tty && fds[j]->tty->type == TTY_MASTER &&
@@ -435,21 +508,24 @@ static int open_master(uint32_t index)
 	return m < 0 ? open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC) : m;
 }
 
-static const Crimg__TtyState *find_state(const Crimg__Files *files, uint32_t index)
+static const Crimg__TtyState *find_state(const Crimg__Files *const *all, size_t nall,
+					 uint32_t index)
 {
-	for (size_t i = 0; i < files->n_fds; i++) {
-		const Crimg__TtyState *t = files->fds[i]->tty;
+	for (size_t k = 0; k < nall; k++)
+		for (size_t i = 0; all[k] && i < all[k]->n_fds; i++) {
+			const Crimg__TtyState *t = all[k]->fds[i]->tty;
 
-		if (t && t->type == TTY_MASTER && t->has_first && t->first && t->index == index)
-			return t;
-	}
+			if (t && t->type == TTY_MASTER && t->has_first && t->first &&
+			    t->index == index)
+				return t;
+		}
 	return NULL;
 }
 
-static int make_pair(struct tty_rst *tr, const Crimg__Files *files, const Crimg__Fd *f,
-		     struct tty_pair **ret, char *err, size_t len)
+static int make_pair(struct tty_rst *tr, const Crimg__Files *const *all, size_t nall,
+		     const Crimg__Fd *f, struct tty_pair **ret, char *err, size_t len)
 {
-	const Crimg__TtyState *st = find_state(files, f->tty->index);
+	const Crimg__TtyState *st = find_state(all, nall, f->tty->index);
 	struct tty_pair p = { .index = f->tty->index, .master = -1, .slave = -1, .st = st }, *np;
 	struct termios2 t;
 	int unlock = 0, r;
@@ -542,8 +618,8 @@ static int caller_tty(const Crimg__Fd *f, char *err, size_t len)
 	return fd;
 }
 
-int tty_rst_open(struct tty_rst **tp, const Crimg__Files *files, const Crimg__Fd *f, int *src,
-		 char *err, size_t len)
+int tty_rst_open(struct tty_rst **tp, const Crimg__Files *files, const Crimg__Files *const *all,
+		 size_t nall, const Crimg__Fd *f, int *src, char *err, size_t len)
 {
 	struct tty_rst *tr;
 	struct tty_pair *p = NULL;
@@ -571,7 +647,8 @@ int tty_rst_open(struct tty_rst **tp, const Crimg__Files *files, const Crimg__Fd
 		if (tr->p[k].index == f->tty->index)
 			p = &tr->p[k];
 	if (!p) {
-		int r = make_pair(tr, files, f, &p, err, len);
+		int r = all ? make_pair(tr, all, nall, f, &p, err, len) :
+			      make_pair(tr, &files, 1, f, &p, err, len);
 
 		if (r < 0)
 			return r;
@@ -604,6 +681,31 @@ void tty_rst_opened(struct tty_rst *tr)
 			close(p->master);
 		p->slave = p->master = -1;
 	}
+}
+
+int tty_rst_child(struct tty_rst *tr, const Crimg__Files *files, char *err, size_t len)
+{
+	for (size_t i = 0; files && i < files->n_fds; i++) {
+		const Crimg__Fd *f = files->fds[i];
+
+		if (!f->tty || !f->tty->ctty)
+			continue;
+		/* setsid came first (restore.c, tree-restore.c): no terminal yet */
+		if (ioctl(f->fd, TIOCSCTTY, 0) < 0)
+			return fmt(err, len, -errno, "fd %d: make the pty the controlling terminal "
+				   "again: %s", f->fd, strerror(errno));
+		/* the foreground group, if it is another one that exists already
+		 * (TIOCSCTTY made ours the foreground) */
+		for (size_t k = 0; tr && k < tr->np; k++) {
+			pid_t fg = tr->p[k].st && tr->p[k].st->has_fg_pgid ?
+				   (pid_t)tr->p[k].st->fg_pgid : 0;
+
+			if (tr->p[k].index == f->tty->index && fg > 0 && fg != getpgrp())
+				ioctl(f->fd, TIOCSPGRP, &fg);
+		}
+		break;
+	}
+	return 0;
 }
 
 void tty_rst_free(struct tty_rst *tr)

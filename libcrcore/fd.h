@@ -48,6 +48,8 @@ CRCORE_FD_LOCAL int fd_dump_check(pid_t pid, int fd, const struct stat *st, cons
 /* The root of the tree the next checks are for (docs/trees.md): holders
  * of a pipe or socket inside the tree are not refused. */
 CRCORE_FD_LOCAL void fd_dump_set_root(pid_t root);
+/* Is q the root of the tree being dumped or one of its descendants? */
+CRCORE_FD_LOCAL bool fd_dump_in_tree(pid_t q);
 
 struct fd_dump;
 
@@ -105,8 +107,13 @@ CRCORE_FD_LOCAL int tty_dump_check(pid_t pid, int fd, const struct stat *st, con
 CRCORE_FD_LOCAL int tty_dump_fill(struct crcore_dump *d, pid_t pid, Crimg__Fd **fds, size_t n,
 				  size_t i, void *(*keep)(void *), char *why, size_t len);
 CRCORE_FD_LOCAL int tty_rst_shell_job(struct tty_rst **tp, bool on);
+/* all: every process's FILES (a tree; NULL: files alone) */
 CRCORE_FD_LOCAL int tty_rst_open(struct tty_rst **tp, const Crimg__Files *files,
-				 const Crimg__Fd *f, int *src, char *err, size_t len);
+				 const Crimg__Files *const *all, size_t nall, const Crimg__Fd *f,
+				 int *src, char *err, size_t len);
+/* In the new process, fds in place: its controlling terminal. */
+CRCORE_FD_LOCAL int tty_rst_child(struct tty_rst *tr, const Crimg__Files *files, char *err,
+				  size_t len);
 CRCORE_FD_LOCAL void tty_rst_opened(struct tty_rst *tr);
 CRCORE_FD_LOCAL void tty_rst_free(struct tty_rst *tr);
 
