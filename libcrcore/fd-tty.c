@@ -464,7 +464,8 @@ int tty_dump_fill(struct crcore_dump *d, pid_t pid, Crimg__Fd **fds, size_t n, s
 struct tty_pair {
 	uint32_t index;
 	int master, slave;
-	const Crimg__TtyState *st;
+	bool locked;     /* copied: the FILES records may be gone when we close */
+	pid_t fg_pgid;
 };
 
 struct tty_rst {
@@ -526,13 +527,15 @@ static int make_pair(struct tty_rst *tr, const Crimg__Files *const *all, size_t 
 		     const Crimg__Fd *f, struct tty_pair **ret, char *err, size_t len)
 {
 	const Crimg__TtyState *st = find_state(all, nall, f->tty->index);
-	struct tty_pair p = { .index = f->tty->index, .master = -1, .slave = -1, .st = st }, *np;
+	struct tty_pair p = { .index = f->tty->index, .master = -1, .slave = -1 }, *np;
 	struct termios2 t;
 	int unlock = 0, r;
 
 	if (!st)
 		return fmt(err, len, -EPROTO, "fd %d: pty %u has no master in the image (the pty's "
 			   "state is on its master)", f->fd, f->tty->index);
+	p.locked = st->locked;
+	p.fg_pgid = st->has_fg_pgid ? (pid_t)st->fg_pgid : 0;
 	p.master = open_master(st->index);
 	if (p.master < 0)
 		return fmt(err, len, -errno, "fd %d: open /dev/ptmx: %s", f->fd, strerror(errno));
@@ -670,7 +673,7 @@ void tty_rst_opened(struct tty_rst *tr)
 	for (size_t k = 0; k < tr->np; k++) {
 		struct tty_pair *p = &tr->p[k];
 
-		if (p->st && p->st->locked && p->master >= 0) {
+		if (p->locked && p->master >= 0) {
 			int one = 1;
 
 			ioctl(p->master, TIOCSPTLCK, &one);
@@ -697,8 +700,7 @@ int tty_rst_child(struct tty_rst *tr, const Crimg__Files *files, char *err, size
 		/* the foreground group, if it is another one that exists already
 		 * (TIOCSCTTY made ours the foreground) */
 		for (size_t k = 0; tr && k < tr->np; k++) {
-			pid_t fg = tr->p[k].st && tr->p[k].st->has_fg_pgid ?
-				   (pid_t)tr->p[k].st->fg_pgid : 0;
+			pid_t fg = tr->p[k].fg_pgid;
 
 			if (tr->p[k].index == f->tty->index && fg > 0 && fg != getpgrp())
 				ioctl(f->fd, TIOCSPGRP, &fg);
