@@ -642,7 +642,29 @@ static int pid_state(pid_t pid, char *comm, size_t len)
 	if (!l || !r || r < l || !r[1] || !r[2])
 		return 2;
 	snprintf(comm, len, "%.*s", (int)(r - l - 1), l + 1);
-	return r[2] == 'Z' || r[2] == 'X' ? 1 : 2;
+	if (r[2] == 'Z' || r[2] == 'X')
+		return 1;
+	{
+		/* killed and on its way out (PF_EXITING, or SIGKILL pending: the
+		 * dump kills a tree's processes without waiting for them, and a
+		 * process with sockets to close can take a moment): as a zombie */
+		unsigned int flags = 0;
+		char st[4096];
+		const char *p;
+
+		if (sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) == 1 && (flags & 0x4))
+			return 1;
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd < 0 ? -1 : read(fd, st, sizeof(st) - 1);
+		if (fd >= 0)
+			close(fd);
+		st[n > 0 ? n : 0] = 0;
+		for (p = st; (p = strstr(p, "Pnd:")); p += 4)
+			if (strtoull(p + 4, NULL, 16) & (1ull << (SIGKILL - 1)))
+				return 1;
+	}
+	return 2;
 }
 
 /* The PID and every TID must be free.  A zombie (killed by the dump, not
