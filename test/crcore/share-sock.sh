@@ -3,7 +3,8 @@
 # and its forked child joined by stream, seqpacket and datagram socket
 # pairs, by a connection the parent accepted from the child on a named
 # listener, and by a second connection of the child still waiting in the
-# listener's queue; each side has data queued for the other) is dumped,
+# listener's queue, and a datagram socket of the child connected to one
+# the parent bound; each side has data queued for the other) is dumped,
 # killed and restored by cr-assemble, from a file and through
 # `cr-dump | cr-assemble`.  Each socket is one object again with both
 # ends in their processes: after SIGTERM each side reads every queued

@@ -7,8 +7,10 @@
  *                         a seqpacket and a datagram socket pair, and by a
  *                         connection the parent accepted from the child on
  *                         a named listener (DIR/sock); a second connection
- *                         of the child waits in the listener's queue.  Each
- *                         side queues data for the other and writes DIR/ready
+ *                         of the child waits in the listener's queue; a
+ *                         datagram socket of the child is connected to one
+ *                         the parent bound (DIR/dg).  Each side queues data
+ *                         for the other and writes DIR/ready
  *                         (parent) once everything is queued.  On SIGTERM
  *                         each reads what was queued for it, checks every
  *                         byte and message bound, then both exchange more
@@ -116,8 +118,8 @@ static void wait_term(void)
 
 static int peers(const char *dir)
 {
-	int st[2], sq[2], dg[2], l, c1, c2, a1, a2;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int st[2], sq[2], dg[2], l, c1, c2, a1, a2, bd, cd;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, da = { .sun_family = AF_UNIX };
 	char path[200];
 	pid_t child;
 
@@ -129,6 +131,10 @@ static int peers(const char *dir)
 	l = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 8) < 0)
 		die("listen on %s", sa.sun_path);
+	snprintf(da.sun_path, sizeof(da.sun_path), "%s/dg", dir);
+	bd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (bd < 0 || bind(bd, (struct sockaddr *)&da, sizeof(da)) < 0)
+		die("bind %s", da.sun_path);
 	child = fork();
 	if (child < 0)
 		die("fork");
@@ -138,6 +144,11 @@ static int peers(const char *dir)
 		close(sq[0]);
 		close(dg[0]);
 		close(l);
+		close(bd);
+		cd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (cd < 0 || connect(cd, (struct sockaddr *)&da, sizeof(da)) < 0)
+			die("connect the datagram socket");
+		send(cd, "to the bound one", 16, 0);
 		c1 = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (c1 < 0 || connect(c1, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			die("connect");
@@ -165,6 +176,7 @@ static int peers(const char *dir)
 		expect_msg(sq[1], "seqpacket reply", "sq pong");
 		put(c1, "more", 4);
 		expect(c1, "connection reply", "erom");
+		send(cd, "after", 5, 0);
 		put(c2, "late client", 11);
 		expect(c2, "late connection reply", "welcome");
 		printf("PASS child\n");
@@ -194,12 +206,14 @@ static int peers(const char *dir)
 	expect_msg(dg[0], "datagram 1", "d1");
 	expect_msg(dg[0], "datagram 2", "dgram two");
 	expect(a1, "accepted connection", "to the server");
+	expect_msg(bd, "bound datagram socket", "to the bound one");
 	expect(st[0], "stream pair ping", "ping");
 	put(st[0], "pong", 4);
 	expect_msg(sq[0], "seqpacket ping", "sq ping");
 	send(sq[0], "sq pong", 7, 0);
 	expect(a1, "connection more", "more");
 	put(a1, "erom", 4);
+	expect_msg(bd, "bound datagram socket, after", "after");
 	a2 = accept(l, NULL, NULL);
 	if (a2 < 0)
 		die("accept the waiting connection");
