@@ -8,8 +8,9 @@
 # the image and written back once: the consumer goes on far past what was
 # buffered without a line lost or repeated.  The same with a FIFO both
 # processes opened by name (`produce > fifo & consume < fifo`), and with
-# `cr-dump | cr-assemble`.  Last, a packet-mode pipe (python3): the
-# parent holds the read end, its child the O_DIRECT write end it wrote
+# `cr-dump | cr-assemble`, and with real programs (`seq | perl`).  Last,
+# a packet-mode pipe (python3): the parent holds the read end, its child
+# the O_DIRECT write end it wrote
 # three packets through (the parent's FILES carry the data: the packet
 # mode is found in the other process); after the restore each read of
 # the parent still gives one packet.  The restored tree is killed by
@@ -37,11 +38,22 @@ pid_named() { # the descendant of $root whose command line has $1
 	for p in $(descendants $root); do tr '\0' ' ' </proc/$p/cmdline 2>/dev/null | grep -q -- "$1" && { echo $p; return; }; done
 }
 
-for mode in pipe fifo stream; do
+# real: the same with Debian's programs, `seq | perl -ne` (seq's stdio
+# buffer and perl's line reading are part of the checkpoint)
+cat >"$tmp/check.pl" <<'PL'
+BEGIN { $| = 1; $n = 0; $st = shift; }
+if ($_ != $n + 1) { open(F, '>', $st); print F "FAIL expected ", $n + 1, ", got $_"; close F; exit 1; }
+$n++;
+if ($n % 2000 == 0) { open(F, '>', "$st.tmp"); print F "$n\n"; close F; rename("$st.tmp", $st); }
+select(undef, undef, undef, 0.0003) if $n % 8 == 0;
+PL
+for mode in pipe fifo stream real; do
+	[ $mode = real ] && ! [ -x /usr/bin/perl ] && { echo "SKIP real: no perl"; continue; }
 	rm -f "$tmp/state" "$tmp/img" "$tmp/fifo"
 	case $mode in
 	fifo) mkfifo "$tmp/fifo"
 	      cmd="$seq_ produce >$tmp/fifo & $seq_ consume $tmp/state <$tmp/fifo; wait";;
+	real) cmd="seq 1 1000000000 | /usr/bin/perl -n $tmp/check.pl $tmp/state; wait";;
 	*)    cmd="$seq_ produce | $seq_ consume $tmp/state; wait";;
 	esac
 	"$CR_BUILD/test/crcore/helpers/vt-reaper" bash -c "$cmd" </dev/null >"$tmp/out" 2>&1 &
@@ -49,7 +61,8 @@ for mode in pipe fifo stream; do
 	for i in $(seq 300); do [ "$(count)" -ge 4000 ] && break; sleep 0.01; done
 	[ "$(count)" -ge 4000 ] || fail "$mode: the pipeline did not start"
 	root=$(cat /proc/$reaper/task/$reaper/children | tr -d ' ')
-	prod=$(pid_named produce); cons=$(pid_named consume)
+	if [ $mode = real ]; then prod=$(pid_named "seq 1"); cons=$(pid_named check.pl)
+	else prod=$(pid_named produce); cons=$(pid_named consume); fi
 	[ -n "$prod" ] && [ -n "$cons" ] || fail "$mode: no producer or consumer"
 	# the pipe is full: the producer waits for the consumer
 	if [ $mode = fifo ]; then pl=$(readlink /proc/$prod/fd/1); else pl=$(readlink /proc/$prod/fd/1); fi
