@@ -5,7 +5,8 @@
 # without --shell-job, naming the option, and the victim runs on; with
 # it, the victim is dumped and killed, and `cr-assemble --shell-job
 # --wait` restores it under another terminal.  The restored victim
-# checks that fds 0-2 are a terminal whose foreground group it is in,
+# checks that fds 0-2 (and the /dev/tty it opened at fd 3) are the new
+# terminal, whose foreground group it is in,
 # says ASK on it, reads the PING the test types and answers GOT PING.
 set -u
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null

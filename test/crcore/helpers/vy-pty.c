@@ -11,8 +11,9 @@
  *          master (the master reads it as "out data\r\n");
  *          pty B: a master alone, locked, its slave never opened, raw
  *          termios, window 10x20.
- *   caller fds 0-2 on the caller's terminal (a shell job): after the
- *          restore they must be a terminal, the controlling one, and a
+ *   caller fds 0-2 on the caller's terminal (a shell job), and /dev/tty
+ *          opened at fd 3 or above: after the restore they must be a
+ *          terminal (the same one), the controlling one, and a
  *          line typed at it must come in on fd 0 ("PING" -> "GOT PING").
  * (docs/ttys.md)
  */
@@ -25,12 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 static int out;
 static volatile sig_atomic_t term;
-static int ma = -1, sa_ = -1, mb = -1;
+static int ma = -1, sa_ = -1, mb = -1, ttyfd = -1;
 static struct termios tios_a;
 
 static void on_term(int s)
@@ -184,8 +186,13 @@ static int caller_check(void)
 	char buf[256];
 	ssize_t n;
 
+	struct stat a, b;
+
 	for (int fd = 0; fd <= 2; fd++)
 		CHECK(isatty(fd), "fd %d is not a terminal", fd);
+	/* /dev/tty opened by the program: a copy of the new terminal */
+	CHECK(isatty(ttyfd) && fstat(ttyfd, &a) == 0 && fstat(0, &b) == 0 && a.st_rdev == b.st_rdev,
+	      "fd %d (/dev/tty) is not the terminal of fd 0", ttyfd);
 	CHECK(tcgetpgrp(0) == getpgrp(), "not in the terminal's foreground group (%d, ours %d)",
 	      (int)tcgetpgrp(0), (int)getpgrp());
 	CHECK(getsid(0) == tcgetsid(0), "the terminal is not of our session");
@@ -219,6 +226,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(m, "caller")) {
 		if (!isatty(0))
 			die("fd 0 is not a terminal");
+		ttyfd = open("/dev/tty", O_RDWR);
+		if (ttyfd < 0)
+			die("open /dev/tty");
 	} else
 		return 2;
 	say("READY");
