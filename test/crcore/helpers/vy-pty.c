@@ -112,9 +112,15 @@ static void pty_prep(void)
 	/* typed at the terminal, not read yet: a line and a half */
 	if (write(ma, "line one\nhalf", 13) != 13)
 		die("write into the master");
-	usleep(100000);
-	while (read_wait(ma, buf, sizeof(buf), 50) > 0)
-		; /* the echo */
+	/* the echo, "line one\r\nhalf": all of it, so that the master's
+	 * queue then holds only what the slave side writes below */
+	for (size_t got = 0; got < 14;) {
+		ssize_t k = read_wait(ma, buf, sizeof(buf), 5000);
+
+		if (k <= 0)
+			die("read the echo");
+		got += (size_t)k;
+	}
 	if (write(sa_, "out data\n", 9) != 9)
 		die("write into the slave");
 	if (ioctl(ma, TIOCPKT, &one) < 0)
