@@ -8,6 +8,7 @@
  * Dump (fd-dump.c), called by the freeze's refusal check and by the
  * cr-parasite stage's FILES record:
  *
+ *     fd_dump_set_root(root);                             // holders inside the tree are fine
  *     r = fd_dump_check(pid, fd, &st, link, why, len);   // before the freeze and once frozen
  *     ... write_files fills every Fd with path, flags, pos, id ...
  *     r = fd_dump_fill(d, fds, n, &fdd);                  // kind state, owned by fdd
@@ -16,9 +17,11 @@
  *
  * Restore (fd-restore.c), called by restore.c:
  *
+ *     fd_rst_tree(&fr, all, n)                // a tree: one fr, every process's FILES
  *     fd_rst_handles(kind)                    // is it ours?
  *     fd_rst_open(&fr, files, i, &src, ...)   // our source fd for files->fds[i]
- *     fd_rst_opened(fr)                       // every fd is open: drop what we held
+ *     fd_rst_opened(fr)                       // every fd (of every process) is open:
+ *                                             // drop what we held
  *     fd_rst_child(fr, files, ...)            // in the new process, fds in place: epoll, locks
  *     fd_rst_free(fr)
  */
