@@ -10,11 +10,10 @@
 # processes opened by name (`produce > fifo & consume < fifo`), and with
 # `cr-dump | cr-assemble`, and with real programs (`seq | perl`).  Last,
 # a packet-mode pipe (python3): the parent holds the read end, its child
-# the O_DIRECT write end it wrote
-# three packets through (the parent's FILES carry the data: the packet
-# mode is found in the other process); after the restore each read of
-# the parent still gives one packet.  The restored tree is killed by
-# pid at the end.
+# the O_DIRECT write end it wrote three packets through (the parent's
+# FILES carry the data: the packet mode is found in the other process);
+# after the restore each read of the parent still gives one packet.  The
+# restored tree is killed by pid at the end.
 set -u
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
 tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
