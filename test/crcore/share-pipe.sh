@@ -8,7 +8,8 @@
 # the image and written back once: the consumer goes on far past what was
 # buffered without a line lost or repeated.  The same with a FIFO both
 # processes opened by name (`produce > fifo & consume < fifo`), and with
-# `cr-dump | cr-assemble`, and with real programs (`seq | perl`).  Last,
+# `cr-dump | cr-assemble`, with real programs (`seq | perl`) and with two
+# bash loops (`while :; do echo ...; done | while read l; ...`).  Last,
 # a packet-mode pipe (python3): the parent holds the read end, its child
 # the O_DIRECT write end it wrote three packets through (the parent's
 # FILES carry the data: the packet mode is found in the other process);
@@ -46,13 +47,18 @@ $n++;
 if ($n % 2000 == 0) { open(F, '>', "$st.tmp"); print F "$n\n"; close F; rename("$st.tmp", $st); }
 select(undef, undef, undef, 0.0003) if $n % 8 == 0;
 PL
-for mode in pipe fifo stream real; do
+# bash: both sides are bash subshells (`while :; do echo $((++n)); done |
+# while read l; do ... done`), the reader taking the pipe a byte at a time
+for mode in pipe fifo stream real bash; do
 	[ $mode = real ] && ! [ -x /usr/bin/perl ] && { echo "SKIP real: no perl"; continue; }
 	rm -f "$tmp/state" "$tmp/img" "$tmp/fifo"
 	case $mode in
 	fifo) mkfifo "$tmp/fifo"
 	      cmd="$seq_ produce >$tmp/fifo & $seq_ consume $tmp/state <$tmp/fifo; wait";;
 	real) cmd="seq 1 1000000000 | /usr/bin/perl -n $tmp/check.pl $tmp/state; wait";;
+	bash) cmd='n=0; while :; do n=$((n+1)); echo $n; done | { l0=0; while read -r l; do
+		[ "$l" = $((l0+1)) ] || { echo "FAIL expected $((l0+1)), got $l" >'$tmp'/state; exit 1; }
+		l0=$l; [ $((l0 % 2000)) = 0 ] && echo $l0 >'$tmp'/state; done; }; wait';;
 	*)    cmd="$seq_ produce | $seq_ consume $tmp/state; wait";;
 	esac
 	"$CR_BUILD/test/crcore/helpers/vt-reaper" bash -c "$cmd" </dev/null >"$tmp/out" 2>&1 &
@@ -61,6 +67,7 @@ for mode in pipe fifo stream real; do
 	[ "$(count)" -ge 4000 ] || fail "$mode: the pipeline did not start"
 	root=$(cat /proc/$reaper/task/$reaper/children | tr -d ' ')
 	if [ $mode = real ]; then prod=$(pid_named "seq 1"); cons=$(pid_named check.pl)
+	elif [ $mode = bash ]; then set -- $(cat /proc/$root/task/$root/children); prod=$1; cons=$2
 	else prod=$(pid_named produce); cons=$(pid_named consume); fi
 	[ -n "$prod" ] && [ -n "$cons" ] || fail "$mode: no producer or consumer"
 	# the pipe is full: the producer waits for the consumer
