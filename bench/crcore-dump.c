@@ -198,6 +198,7 @@ int main(void)
 				best = t;
 				fr = t_end - s->last;
 			}
+			kill(v, SIGKILL); /* dead already, unless the dump failed */
 			waitpid(v, NULL, 0);
 		}
 		printf("cr-dump 1 GiB (kill, zero-copy):     %6.2f GB/s  %.0f ms  ratio %.2f of raw  frozen %.0f ms\n",
@@ -239,6 +240,7 @@ int main(void)
 		tiny += dump(p, NULL, &r);
 		if (r > rss_tiny)
 			rss_tiny = r;
+		kill(p, SIGKILL); /* dead already, unless the dump failed */
 		waitpid(p, NULL, 0);
 	}
 	printf("cr-dump of a tiny process (sleep):   %6.2f ms (kill), %.2f ms (--leave-running), mean of %d\n",

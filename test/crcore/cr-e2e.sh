@@ -6,6 +6,8 @@
 #   pipe    cr-dump PID | cr-assemble (no file in between)
 #   nobody  the victim runs as user nobody, root dumps and restores it
 #   zstd    cr-dump PID | zstd -c | zstd -dc | cr-assemble (if zstd is there)
+#   exec    as kill, with the stages as separate programs chained by
+#           execve (cr-dump --exec-stages: cr-freeze, cr-parasite, cr-dumpmm)
 #   proxy   as kill, restored through the vDSO proxy (cr-assemble
 #           --vdso-proxy), the path of an image from another kernel build
 # The restored process checks its own state after SIGTERM and writes PASS.
@@ -56,8 +58,12 @@ run() { # VICTIM MODE
 		fail "$vic $mode: the victim did not get ready"
 	fi
 	case $mode in
-	kill | nobody | proxy)
-		cr-dump -o "$img" "$v" 2>"$dir/err" || fail "$vic $mode: cr-dump: $(cat "$dir/err")"
+	kill | nobody | proxy | exec)
+		if [ "$mode" = exec ]; then
+			cr-dump --exec-stages -o "$img" "$v" 2>"$dir/err" || fail "$vic $mode: cr-dump: $(cat "$dir/err")"
+		else
+			cr-dump -o "$img" "$v" 2>"$dir/err" || fail "$vic $mode: cr-dump: $(cat "$dir/err")"
+		fi
 		wait "$v" 2>/dev/null
 		if [ "$mode" = proxy ]; then
 			cr-assemble --vdso-proxy -i "$img" --pidfile "$pf" || fail "$vic $mode: cr-assemble failed"
@@ -95,7 +101,7 @@ run() { # VICTIM MODE
 }
 
 command -v setpriv >/dev/null || { echo "setpriv is missing"; exit 77; }
-modes="kill leave pipe nobody proxy"
+modes="kill exec leave pipe nobody proxy"
 command -v zstd >/dev/null && modes="$modes zstd"
 for vic in v-basic v-threads v-misc v-files; do
 	for mode in $modes; do
