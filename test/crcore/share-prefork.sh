@@ -10,21 +10,7 @@
 # same through `cr-dump | cr-assemble`.  The restored tree is killed by
 # pid at the end.
 set -u
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
-root=
-descendants() { # pids below $1, depth first
-	local c
-	for c in $(cat /proc/$1/task/*/children 2>/dev/null); do descendants $c; echo $c; done
-}
-cleanup() {
-	if [ -n "$root" ]; then
-		for p in $(descendants $root) $root; do kill -9 $p 2>/dev/null; done
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/out" ] && sed 's/^/    victim: /' "$tmp/out"; exit 1; }
+. "$CR_SRC/test/lib/tree.sh"
 # ask KIND(tcp|unix) N: N clients, one line each; prints the replies
 ask() {
 	python3 - "$1" "$2" "$(cat "$tmp/d/port")" "$tmp/d/srv" <<'PY'

@@ -12,21 +12,7 @@
 # connection, the parent accepts the waiting one, and both print PASS.
 # The restored tree is killed by pid at the end.
 set -u
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
-root=
-descendants() { # pids below $1, depth first
-	local c
-	for c in $(cat /proc/$1/task/*/children 2>/dev/null); do descendants $c; echo $c; done
-}
-cleanup() {
-	if [ -n "$root" ]; then
-		for p in $(descendants $root) $root; do kill -9 $p 2>/dev/null; done
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/out" ] && sed 's/^/    victim: /' "$tmp/out"; exit 1; }
+. "$CR_SRC/test/lib/tree.sh"
 
 for form in file stream; do
 	rm -rf "$tmp/d" "$tmp/out"; mkdir "$tmp/d"
