@@ -158,6 +158,18 @@ struct mm_ctx {
 	const struct crcore_mm_opts *o;
 	struct crcore_mm_stats *st;
 	bool zc;              /* pages go by the parasite, see zc_run */
+	/* the MM record, kept from mm_prepare to mm_write (the share pass
+	 * comes in between) */
+	pid_t pid;
+	Crimg__Mm m;
+	Crimg__Vma *vm, **vp;
+	char *auxv, *exe;
+	struct prange *inh;   /* MM.inherited (sorted, disjoint) */
+	size_t ninh;
+};
+
+struct prange {
+	uint64_t start, end;
 };
 
 static int add_run(struct mm_ctx *c, uint64_t s, uint64_t e, uint32_t vma)
@@ -254,8 +266,8 @@ static void progress(struct mm_ctx *c)
 		c->o->progress(c->done, c->total, c->o->progress_arg);
 }
 
-/* The copy path: one PAGES record of [s, e). */
-static int copy_pages(struct mm_ctx *c, uint64_t s, uint64_t e, bool readable)
+/* The copy path: one PAGES (or PAGES_SHARED) record of [s, e). */
+static int copy_pages(struct mm_ctx *c, uint32_t type, uint64_t s, uint64_t e, bool readable)
 {
 	uint64_t len = e - s;
 	uint8_t hdr[8];
@@ -288,7 +300,7 @@ static int copy_pages(struct mm_ctx *c, uint64_t s, uint64_t e, bool readable)
 					(unsigned long long)s, strerror(n < 0 ? (int)-n : EIO));
 		}
 	}
-	r = crimg_writer__begin_raw(c->w, CRIMG_T_PAGES,
+	r = crimg_writer__begin_raw(c->w, type,
 				    CRIMG_REC_REQUIRED |
 				    (c->o && (c->o->flags & CRCORE_MM_NO_CSUM) ? CRIMG_RAW_NO_CSUM : 0),
 				    8 + len);
@@ -493,7 +505,7 @@ static int write_pages(struct mm_ctx *c)
 		for (uint64_t s = c->runs[i].start; s < c->runs[i].end && r == 0; s += CHUNK) {
 			uint64_t e = c->runs[i].end - s > CHUNK ? s + CHUNK : c->runs[i].end;
 
-			r = copy_pages(c, s, e, v->prot & PROT_READ);
+			r = copy_pages(c, CRIMG_T_PAGES, s, e, v->prot & PROT_READ);
 			c->st->records++;
 			c->st->pages += (e - s) / PAGE_SZ;
 			c->done += e - s;
@@ -718,19 +730,29 @@ static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
 		m.n_auxv = (auxlen + 1) * 2;
 		m.auxv = a;
 	}
-	if (proc_readlink(d->pid, "exe", exe, sizeof(exe)) >= 0)
-		m.exe = exe;
-	m.has_pages_dumped = 1;
-	m.pages_dumped = c.total / PAGE_SZ;
-	c.st->vmas = c.nv;
-	r = dump_add(d, w, CRIMG_T_MM, &m.base);
-	if (r == 0) {
-		*out = c;
-		c.runs = NULL;
-		c.kind = NULL;
-		c.v = NULL;
-		c.nv = 0;
+	if (proc_readlink(d->pid, "exe", exe, sizeof(exe)) >= 0) {
+		m.exe = strdup(exe);
+		if (!m.exe) {
+			r = -ENOMEM;
+			goto out;
+		}
 	}
+	c.st->vmas = c.nv;
+	/* the record is written by mm_write, after the share pass */
+	c.pid = d->pid;
+	c.m = m;
+	c.vm = vm;
+	c.vp = vp;
+	c.auxv = auxv;
+	c.exe = m.exe;
+	*out = c;
+	c.runs = NULL;
+	c.kind = NULL;
+	c.v = NULL;
+	c.nv = 0;
+	vm = NULL;
+	vp = NULL;
+	auxv = NULL;
 out:
 	dump_scratch_drop(d);
 	if (pmfd >= 0)
@@ -749,6 +771,266 @@ static void mm_ctx_free(struct mm_ctx *c)
 	free(c->kind);
 	free(c->runs);
 	proc_vmas_free(c->v, c->nv);
+	free(c->vm);
+	free(c->vp);
+	free(c->auxv);
+	free(c->exe);
+	free(c->inh);
+}
+
+/* ---- private pages shared copy-on-write across fork (docs/trees.md) ------- */
+
+/* A VMA whose pages a child can share with the root's: private
+ * anonymous, not a stack that grows (its pages near the stack pointer
+ * are written by every call), not dropped or wiped at fork. */
+static bool shareable(const struct mm_ctx *c, size_t i)
+{
+	return c->kind[i] == CRIMG__VMA_KIND__VMA_ANON_PRIVATE &&
+	       !(c->v[i].vmflags & (PROC_VMF_GD | PROC_VMF_DC | PROC_VMF_WF));
+}
+
+static int add_prange(struct prange **r, size_t *n, size_t *cap, uint64_t s, uint64_t e)
+{
+	if (*n && (*r)[*n - 1].end == s) {
+		(*r)[*n - 1].end = e;
+		return 0;
+	}
+	if (*n == *cap) {
+		struct prange *x = realloc(*r, (*cap = *cap ? *cap * 2 : 64) * sizeof(*x));
+
+		if (!x)
+			return -ENOMEM;
+		*r = x;
+	}
+	(*r)[(*n)++] = (struct prange){ s, e };
+	return 0;
+}
+
+static int pm_read(int fd, uint64_t addr, uint64_t *buf, size_t n)
+{
+	size_t want = n * sizeof(*buf), got = 0;
+
+	while (got < want) {
+		ssize_t k = pread(fd, (char *)buf + got, want - got,
+				  (off_t)((addr / PAGE_SZ) * sizeof(*buf) + got));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_PFN ((1ull << 55) - 1)
+#define PM_BATCH 512
+
+/* The pages of child c that are the same page frame as the root's at the
+ * same address (present in both, in a shareable VMA of both): a page
+ * neither has written since the fork.  Needs the PFNs of /proc/PID/pagemap
+ * (root: CAP_SYS_ADMIN); without them nothing is shared. */
+static int find_inherited(const struct mm_ctx *root, struct mm_ctx *c, int rfd, int cfd)
+{
+	uint64_t rb[PM_BATCH], cb[PM_BATCH];
+	size_t cap = 0, j = 0;
+	int r;
+
+	for (size_t i = 0; i < c->nruns; i++) {
+		const struct run *u = &c->runs[i];
+
+		if (!shareable(c, u->vma))
+			continue;
+		while (j < root->nv && root->v[j].end <= u->start)
+			j++;
+		for (size_t k = j; k < root->nv && root->v[k].start < u->end; k++) {
+			uint64_t s = u->start > root->v[k].start ? u->start : root->v[k].start;
+			uint64_t e = u->end < root->v[k].end ? u->end : root->v[k].end;
+
+			if (!shareable(root, k))
+				continue;
+			for (uint64_t a = s; a < e; a += PM_BATCH * PAGE_SZ) {
+				size_t n = (e - a) / PAGE_SZ < PM_BATCH ? (e - a) / PAGE_SZ : PM_BATCH;
+
+				r = pm_read(rfd, a, rb, n);
+				if (r == 0)
+					r = pm_read(cfd, a, cb, n);
+				if (r < 0)
+					return r;
+				for (size_t p = 0; p < n; p++) {
+					uint64_t x = rb[p], y = cb[p];
+
+					if (!(x & PM_PRESENT) || (x & PM_SWAPPED) || !(x & PM_PFN) ||
+					    x != y)
+						continue;
+					r = add_prange(&c->inh, &c->ninh, &cap, a + p * PAGE_SZ,
+						       a + (p + 1) * PAGE_SZ);
+					if (r < 0)
+						return r;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int prange_cmp(const void *a, const void *b)
+{
+	const struct prange *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Drops the pages of sorted, disjoint ranges r from c's runs. */
+static int runs_subtract(struct mm_ctx *c, const struct prange *r, size_t n)
+{
+	struct run *old = c->runs;
+	size_t nold = c->nruns, k = 0;
+	int err = 0;
+
+	c->runs = NULL;
+	c->nruns = c->capruns = 0;
+	c->total = 0;
+	for (size_t i = 0; i < nold && err == 0; i++) {
+		uint64_t s = old[i].start, e = old[i].end;
+
+		while (k < n && r[k].end <= s)
+			k++;
+		for (size_t j = k; s < e && err == 0;) {
+			if (j < n && r[j].start < e) {
+				if (r[j].start > s)
+					err = add_run(c, s, r[j].start, old[i].vma);
+				if (r[j].end > s)
+					s = r[j].end;
+				j++;
+			} else {
+				err = add_run(c, s, e, old[i].vma);
+				break;
+			}
+		}
+	}
+	free(old);
+	return err;
+}
+
+/* Between the MM pass and the writing: which private pages each process
+ * shares with the root (cs[0]).  The root's list is the union of the
+ * others'; every list leaves its process's PAGES. */
+static int share_pass(struct crcore_dump *d, struct mm_ctx *cs, unsigned n)
+{
+	struct prange *all = NULL;
+	size_t nall = 0, cap = 0;
+	char path[64];
+	int rfd, r = 0;
+
+	if (n < 2)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)cs[0].pid);
+	rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return dump_err(d, -errno, "cannot open %s: %s", path, strerror(errno));
+	for (unsigned i = 1; i < n && r == 0; i++) {
+		int cfd;
+
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)cs[i].pid);
+		cfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (cfd < 0) {
+			r = dump_err(d, -errno, "cannot open %s: %s", path, strerror(errno));
+			break;
+		}
+		r = find_inherited(&cs[0], &cs[i], rfd, cfd);
+		close(cfd);
+		if (r < 0) {
+			r = dump_err(d, r, "cannot compare the pages of %d and %d: %s", (int)cs[i].pid,
+				     (int)cs[0].pid, strerror(-r));
+			break;
+		}
+		r = runs_subtract(&cs[i], cs[i].inh, cs[i].ninh);
+		for (size_t k = 0; r == 0 && k < cs[i].ninh; k++) {
+			if (nall == cap) {
+				struct prange *x = realloc(all, (cap = cap ? cap * 2 : 64) * sizeof(*x));
+
+				if (!x) {
+					r = -ENOMEM;
+					break;
+				}
+				all = x;
+			}
+			all[nall++] = cs[i].inh[k];
+		}
+	}
+	close(rfd);
+	if (r == 0 && nall) {
+		size_t cap0 = 0;
+
+		qsort(all, nall, sizeof(*all), prange_cmp);
+		for (size_t k = 0; r == 0 && k < nall; k++) {
+			uint64_t s = all[k].start;
+
+			/* overlapping ranges of two children: keep what is new */
+			if (cs[0].ninh && cs[0].inh[cs[0].ninh - 1].end > s)
+				s = cs[0].inh[cs[0].ninh - 1].end;
+			if (s < all[k].end)
+				r = add_prange(&cs[0].inh, &cs[0].ninh, &cap0, s, all[k].end);
+		}
+		if (r == 0)
+			r = runs_subtract(&cs[0], cs[0].inh, cs[0].ninh);
+	}
+	free(all);
+	return r;
+}
+
+/* The MM record of a process, with its inherited ranges. */
+static int mm_write(struct crcore_dump *d, struct mm_ctx *c)
+{
+	Crimg__PageRange *pr = NULL, **pp = NULL;
+	int r;
+
+	if (c->ninh) {
+		pr = calloc(c->ninh, sizeof(*pr));
+		pp = calloc(c->ninh, sizeof(*pp));
+		if (!pr || !pp) {
+			free(pr);
+			free(pp);
+			return -ENOMEM;
+		}
+		for (size_t k = 0; k < c->ninh; k++) {
+			pr[k] = (Crimg__PageRange)CRIMG__PAGE_RANGE__INIT;
+			pr[k].start = c->inh[k].start;
+			pr[k].end = c->inh[k].end;
+			pp[k] = &pr[k];
+		}
+	}
+	c->m.n_inherited = c->ninh;
+	c->m.inherited = pp;
+	c->m.has_pages_dumped = 1;
+	c->m.pages_dumped = c->total / PAGE_SZ;
+	r = dump_add(d, c->w, CRIMG_T_MM, &c->m.base);
+	c->m.n_inherited = 0;
+	c->m.inherited = NULL;
+	free(pr);
+	free(pp);
+	return r;
+}
+
+/* The root's shared pages, once, as PAGES_SHARED records.  Copied (never
+ * spliced: the children hold the same frames and the records must be
+ * complete before any process's PAGES). */
+static int write_shared(struct mm_ctx *root)
+{
+	int r = 0;
+
+	for (size_t k = 0; k < root->ninh && r == 0; k++)
+		for (uint64_t s = root->inh[k].start; s < root->inh[k].end && r == 0; s += CHUNK) {
+			uint64_t e = root->inh[k].end - s > CHUNK ? s + CHUNK : root->inh[k].end;
+
+			r = copy_pages(root, CRIMG_T_PAGES_SHARED, s, e, true);
+			root->st->records++;
+			root->st->pages += (e - s) / PAGE_SZ;
+		}
+	return r;
 }
 
 /* Every process of the tree in turn: first every MM record, then the
@@ -785,6 +1067,26 @@ CRCORE_API int crcore_dump__write_mm(struct crcore_dump *d, struct crimg_writer 
 		if (r < 0)
 			break;
 		ready++;
+	}
+	if (r == 0)
+		r = share_pass(d, cs, ready);
+	if (r == 0) {
+		tree_for_each(d, i) {
+			r = mm_write(d, &cs[i]);
+			if (r < 0)
+				break;
+		}
+	}
+	if (r == 0 && cs[0].ninh) {
+		uint64_t shared = 0;
+
+		tree_cur(d, 0);
+		for (size_t k = 0; k < cs[0].ninh; k++)
+			shared += cs[0].inh[k].end - cs[0].inh[k].start;
+		dump_log(d, LOG_INFO, "%llu private pages shared copy-on-write with the root, stored once",
+			 (unsigned long long)(shared / PAGE_SZ));
+		cs[0].d = d;
+		r = write_shared(&cs[0]);
 	}
 	if (r == 0) {
 		tree_for_each(d, i) {

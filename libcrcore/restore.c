@@ -148,6 +148,17 @@ struct crcore_restore {
 	size_t nsysv;
 	int *sysv_made;               /* the ids we created, to remove on failure */
 	size_t nsysv_made;
+	struct staged *staged;        /* PAGES_SHARED records, in the root's */
+	size_t nstaged;
+	bool mm_done;                 /* a PAGES_SHARED came: no MM after it */
+};
+
+/* A PAGES_SHARED record, mapped and filled in our own memory before the
+ * tree is created (docs/trees.md): at addr when that range was free
+ * here, else at another place free here and in every image layout. */
+struct staged {
+	uint64_t addr, len;
+	uint64_t at;
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -442,6 +453,79 @@ static int read_file_data(struct crcore_restore *rs, const struct crimg_record *
 	return 0;
 }
 
+static int stage_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret);
+
+/* A PAGES_SHARED record (docs/trees.md): its pages go into our own
+ * memory now, so that every process of the tree inherits the same page
+ * frames; at their own address when it is free here, so that the
+ * restorers keep them in place. */
+static int read_shared(struct crcore_restore *rs, const struct crimg_record *rec)
+{
+	uint8_t hb[8];
+	uint64_t addr = 0, len, at;
+	struct staged *n;
+	void *a;
+	int r;
+
+	if (!rs->nsub)
+		return fail(rs, -EPROTO, "record %" PRIu64 " (PAGES_SHARED) at byte %" PRIu64
+			    ": in the image of a single process", rec->index, rec->offset);
+	if (rec->len < 8 + PAGE || (rec->len - 8) % PAGE)
+		return fail(rs, -EPROTO, "record %" PRIu64 " (PAGES_SHARED) at byte %" PRIu64
+			    ": length %" PRIu64 " is not an address and whole pages", rec->index,
+			    rec->offset, rec->len);
+	r = crimg_reader__read_payload(rs->rd, hb, 8);
+	if (r < 0)
+		return reader_fail(rs, r);
+	for (int i = 7; i >= 0; i--)
+		addr = addr << 8 | hb[i];
+	len = rec->len - 8;
+	if (addr % PAGE || addr + len > TASK_END || addr + len < addr ||
+	    (rs->nstaged && addr < rs->staged[rs->nstaged - 1].addr + rs->staged[rs->nstaged - 1].len))
+		return fail(rs, -EPROTO, "record %" PRIu64 " (PAGES_SHARED) at byte %" PRIu64
+			    ": bad or unordered address 0x%" PRIx64, rec->index, rec->offset, addr);
+	n = realloc(rs->staged, (rs->nstaged + 1) * sizeof(*n));
+	if (!n)
+		return fail(rs, -ENOMEM, "out of memory");
+	rs->staged = n;
+	rs->mm_done = true;
+	/* CRCORE_STAGE_AWAY=1 (tests): as if our own memory were there */
+	a = getenv("CRCORE_STAGE_AWAY") ? MAP_FAILED :
+		mmap((void *)addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		     MAP_FIXED_NOREPLACE, -1, 0);
+	if (a != MAP_FAILED && (uint64_t)a != addr) {
+		munmap(a, len);
+		a = MAP_FAILED;
+	}
+	if (a == MAP_FAILED) {
+		/* taken by something of ours: elsewhere, then moved */
+		r = stage_gap(rs, len, &at);
+		if (r < 0)
+			return r;
+		a = mmap((void *)at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_FIXED_NOREPLACE, -1, 0);
+		if (a == MAP_FAILED)
+			return sysfail(rs, -errno, "map %" PRIu64 " bytes of shared private pages",
+				       len);
+		logf_(rs, "shared private pages 0x%" PRIx64 "-0x%" PRIx64 " staged at %p (ours "
+		      "are there), moved into place by the restorers", addr, addr + len, a);
+	}
+	rs->staged[rs->nstaged++] = (struct staged){ addr, len, (uint64_t)a };
+	r = crimg_reader__read_payload(rs->rd, a, len);
+	if (r < 0)
+		return reader_fail(rs, r);
+	return 0;
+}
+
+static void unstage(struct crcore_restore *rs)
+{
+	for (size_t i = 0; i < rs->nstaged; i++)
+		munmap((void *)rs->staged[i].at, rs->staged[i].len);
+	free(rs->staged);
+	rs->staged = NULL;
+	rs->nstaged = 0;
+}
+
 static int read_records(struct crcore_restore *rs)
 {
 	const struct crimg_record *rec;
@@ -554,6 +638,9 @@ static int read_records(struct crcore_restore *rs)
 			/* the same field in the object of that process */
 			slot = (void **)((char *)o + ((char *)slot - (char *)rs));
 			*slot = m;
+			if (rec->type == CRIMG_T_MM && rs->mm_done)
+				return fail(rs, -EPROTO, "record %" PRIu64 " at byte %" PRIu64 ": an MM "
+					    "record after the PAGES_SHARED records", rec->index, rec->offset);
 			if (rec->type == CRIMG_T_MM) {
 				struct crcore_restore **n = realloc(rs->order, (rs->norder + 1) * sizeof(*n));
 
@@ -591,6 +678,11 @@ static int read_records(struct crcore_restore *rs)
 			rs->sysv[rs->nsysv++] = (Crimg__SysvShm *)m;
 			break;
 		}
+		case CRIMG_T_PAGES_SHARED:
+			r = read_shared(rs, rec);
+			if (r < 0)
+				return r;
+			break;
 		case CRIMG_T_PAGES:
 			/* stop right after its header: the restorer reads the rest */
 			rs->stream = (struct rst_stream){
@@ -860,6 +952,96 @@ static int build_vmas(struct crcore_restore *rs)
 	PLAN(rs)->nvmas = (uint32_t)mm->n_vmas;
 	PLAN(rs)->vmas = off;
 	return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct rst_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* MM.inherited: where each range is staged (split at the PAGES_SHARED
+ * records), and the staged ranges the restorer keeps (docs/trees.md). */
+static int build_inherit(struct crcore_restore *rs)
+{
+	const struct crcore_restore *top = rs->top ? rs->top : rs;
+	Crimg__Mm *mm = rs->mm;
+	struct rst_inherit *in = NULL;
+	struct rst_range *kp = NULL;
+	size_t n = 0, nk = 0, cap = mm->n_inherited + top->nstaged;
+	uint64_t prev = 0;
+	uint32_t off, koff;
+	int r = 0;
+
+	if (!mm->n_inherited)
+		return 0;
+	in = calloc(cap, sizeof(*in));
+	kp = calloc(cap, sizeof(*kp));
+	if (!in || !kp) {
+		r = fail(rs, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < mm->n_inherited; i++) {
+		const Crimg__PageRange *pr = mm->inherited[i];
+		const struct rst_vma *v = (const struct rst_vma *)(rs->pb + PLAN(rs)->vmas);
+		uint64_t s = pr->start, c = pr->start;
+
+		/* covered by private anonymous mappings (sorted) */
+		for (uint32_t k = 0; k < PLAN(rs)->nvmas && c < pr->end; k++)
+			if (v[k].kind == RST_VMA_ANON_PRIVATE && v[k].start <= c && c < v[k].end)
+				c = v[k].end;
+		if (pr->start >= pr->end || pr->start % PAGE || pr->end % PAGE || pr->start < prev ||
+		    c < pr->end) {
+			r = fail(rs, -EPROTO, "MM record of %u: inherited range 0x%" PRIx64 "-0x%" PRIx64
+				 " is not whole pages of a private anonymous mapping, in order",
+				 mm->pid, pr->start, pr->end);
+			goto out;
+		}
+		prev = pr->end;
+		for (size_t k = 0; k < top->nstaged && s < pr->end; k++) {
+			const struct staged *g = &top->staged[k];
+			uint64_t e = pr->end < g->addr + g->len ? pr->end : g->addr + g->len;
+
+			if (g->addr + g->len <= s || g->addr > s)
+				continue;
+			if (n == cap)
+				break;
+			in[n++] = (struct rst_inherit){ s, e, g->at + (s - g->addr) };
+			s = e;
+		}
+		if (s < pr->end) {
+			r = fail(rs, -EPROTO, "MM record of %u: inherited pages at 0x%" PRIx64 " are in no "
+				 "PAGES_SHARED record", mm->pid, s);
+			goto out;
+		}
+	}
+	/* what to keep: every src, merged, in address order */
+	for (size_t i = 0; i < n; i++)
+		kp[i] = (struct rst_range){ in[i].src, in[i].src + (in[i].end - in[i].start) };
+	qsort(kp, n, sizeof(*kp), range_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (nk && kp[nk - 1].end >= kp[i].start) {
+			if (kp[i].end > kp[nk - 1].end)
+				kp[nk - 1].end = kp[i].end;
+		} else {
+			kp[nk++] = kp[i];
+		}
+	}
+	off = plan_add(rs, in, n * sizeof(*in), 8);
+	koff = plan_add(rs, kp, nk * sizeof(*kp), 8);
+	if (!off || !koff) {
+		r = fail(rs, -ENOMEM, "out of memory");
+		goto out;
+	}
+	PLAN(rs)->ninherit = (uint32_t)n;
+	PLAN(rs)->inherit = off;
+	PLAN(rs)->nkeep = (uint32_t)nk;
+	PLAN(rs)->keep = koff;
+out:
+	free(in);
+	free(kp);
+	return r;
 }
 
 static int build_threads(struct crcore_restore *rs)
@@ -1281,6 +1463,69 @@ static int self_maps(struct span **busy, size_t *n, struct rst_vdso *v)
 	return 0;
 }
 
+/* A range of len bytes (with a free page on each side) outside the
+ * busy spans, preferably above 4 GiB.  Sorts busy. */
+static int gap_in(struct span *busy, size_t n, uint64_t len, uint64_t *ret)
+{
+	uint64_t at;
+
+	qsort(busy, n, sizeof(*busy), span_cmp);
+	/* above 4 GiB (clear of non-PIE programs and their brk), page gaps around */
+	for (int pass = 0; pass < 2; pass++) {
+		at = pass ? 0x10000000ull : 0x100000000ull;
+		for (size_t i = 0; i <= n; i++) {
+			uint64_t end = i < n ? busy[i].start : TASK_END;
+
+			if (end > at && end - at >= len + 2 * PAGE) {
+				*ret = at + PAGE;
+				return 0;
+			}
+			if (i < n && busy[i].end > at)
+				at = busy[i].end;
+		}
+	}
+	return -ENOMEM;
+}
+
+/* For shared private pages staged away from their place: free here and
+ * in the layout of every process of the image (every MM came already),
+ * so that no restorer maps over them before moving them. */
+static int stage_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
+{
+	struct span *busy = NULL;
+	struct rst_vdso v;
+	size_t n = 0, cap;
+	int r;
+
+	r = self_maps(&busy, &n, &v);
+	if (r < 0) {
+		free(busy);
+		return sysfail(rs, r, "read /proc/self/maps");
+	}
+	cap = n;
+	for (size_t k = 0; k < rs->norder; k++)
+		cap += rs->order[k]->mm->n_vmas;
+	{
+		struct span *b = realloc(busy, (cap + 1) * sizeof(*b));
+
+		if (!b) {
+			free(busy);
+			return fail(rs, -ENOMEM, "out of memory");
+		}
+		busy = b;
+	}
+	for (size_t k = 0; k < rs->norder; k++)
+		for (size_t i = 0; i < rs->order[k]->mm->n_vmas; i++)
+			busy[n++] = (struct span){ rs->order[k]->mm->vmas[i]->start,
+						   rs->order[k]->mm->vmas[i]->end };
+	r = gap_in(busy, n, len, ret);
+	free(busy);
+	if (r < 0)
+		return fail(rs, r, "no room for %" PRIu64 " bytes of shared private pages outside "
+			    "every process's layout", len);
+	return 0;
+}
+
 /* A range of len bytes free both in our layout (which the child starts
  * with) and in the image's. */
 static int find_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
@@ -1288,7 +1533,6 @@ static int find_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
 	struct span *busy = NULL;
 	size_t n = 0;
 	struct rst_vma *v = (struct rst_vma *)(rs->pb + PLAN(rs)->vmas);
-	uint64_t at;
 	int r;
 
 	r = self_maps(&busy, &n, &PLAN(rs)->cur_vdso);
@@ -1306,25 +1550,12 @@ static int find_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
 	for (uint32_t i = 0; i < PLAN(rs)->nvmas; i++)
 		if (v[i].kind != RST_VMA_VSYSCALL)
 			busy[n++] = (struct span){ v[i].start, v[i].end };
-	qsort(busy, n, sizeof(*busy), span_cmp);
-	/* above 4 GiB (clear of non-PIE programs and their brk), page gaps around */
-	for (int pass = 0; pass < 2; pass++) {
-		at = pass ? 0x10000000ull : 0x100000000ull;
-		for (size_t i = 0; i <= n; i++) {
-			uint64_t end = i < n ? busy[i].start : TASK_END;
-
-			if (end > at && end - at >= len + 2 * PAGE) {
-				*ret = at + PAGE;
-				free(busy);
-				return 0;
-			}
-			if (i < n && busy[i].end > at)
-				at = busy[i].end;
-		}
-	}
+	r = gap_in(busy, n, len, ret);
 	free(busy);
-	return fail(rs, -ENOMEM, "no room for the restorer: no free range of %" PRIu64 " bytes in "
-		    "both the image's layout and ours", len);
+	if (r < 0)
+		return fail(rs, -ENOMEM, "no room for the restorer: no free range of %" PRIu64
+			    " bytes in both the image's layout and ours", len);
+	return 0;
 }
 
 static size_t blob_size(void)
@@ -1342,6 +1573,8 @@ static int build_plan(struct crcore_restore *rs)
 	if (!plan_add(rs, NULL, sizeof(struct rst_plan), 64) && rs->pb_len == 0)
 		return fail(rs, -ENOMEM, "out of memory");
 	r = build_vmas(rs);
+	if (r == 0)
+		r = build_inherit(rs);
 	if (r < 0)
 		return r;
 	r = build_threads(rs);
@@ -2166,6 +2399,8 @@ static int tree_run(struct crcore_restore *rs)
 	}
 	for (size_t k = 0; k < n; k++)
 		all[k]->created = true;
+	/* every process holds its copy of the shared private pages now */
+	unstage(rs);
 	/* our copies of what we handed over */
 	for (size_t k = 0; k < n; k++) {
 		struct crcore_restore *o = all[k];
@@ -2501,6 +2736,7 @@ CRCORE_API void crcore_restore__free(struct crcore_restore *rs)
 			protobuf_c_message_free_unpacked(&rs->zombies[z]->base, NULL);
 		free(rs->zombies);
 		free(rs->order);
+		unstage(rs);
 		for (size_t i = 0; i < rs->nsysv; i++)
 			protobuf_c_message_free_unpacked(&rs->sysv[i]->base, NULL);
 		free(rs->sysv);

@@ -64,6 +64,21 @@ struct rst_vma {
 	int32_t tree_fd;         /* >= 0: the tree's object for it, inherited (docs/trees.md) */
 };
 
+/* A private range that this process shares copy-on-write with the rest
+ * of its tree (MM.inherited, docs/trees.md): cr-assemble mapped and
+ * filled it at src before creating the tree, so every process inherits
+ * the same page frames.  The restorer keeps it (moved from src to start
+ * when cr-assemble could not stage it in place) and maps its VMA around
+ * it. */
+struct rst_inherit {
+	uint64_t start, end;     /* where it belongs, inside an ANON_PRIVATE VMA */
+	uint64_t src;            /* where it is when the restorer starts */
+};
+
+struct rst_range {
+	uint64_t start, end;
+};
+
 /* The vDSO area: [vvar], [vvar_vclock], [vdso] (a missing part has start == end). */
 struct rst_vdso {
 	uint64_t vvar_start, vvar_end;
@@ -197,6 +212,8 @@ struct rst_plan {
 	uint32_t pid;
 	uint32_t nthreads, threads;       /* count, plan offset of struct rst_thread[] */
 	uint32_t nvmas, vmas;             /* count, plan offset of struct rst_vma[] */
+	uint32_t ninherit, inherit;       /* struct rst_inherit[], sorted by start */
+	uint32_t nkeep, keep;             /* struct rst_range[]: their srcs, sorted, disjoint */
 	uint32_t nptimers, ptimers;
 	uint32_t nrlimits;
 	uint32_t nshared_pending, shared_pending;

@@ -126,26 +126,86 @@ static int vdso_parts(const struct rst_vdso *v, struct range *r)
 	return n;
 }
 
-/* Unmaps everything but the area and the kernel's vDSO parts. */
+/* Unmaps everything but the area, the kernel's vDSO parts and the
+ * private pages this process shares with its tree (plan keep[]). */
 static void unmap_others(void)
 {
+	const struct rst_range *pk = RST_PTR(P, P->keep);
 	struct range keep[4];
-	int n = vdso_parts(&P->cur_vdso, keep);
+	int n = vdso_parts(&P->cur_vdso, keep), i = 0;
+	uint32_t j = 0;
 	uint64_t at = 0;
 
 	keep[n++] = (struct range){ P->area_start, P->area_start + P->area_len };
 	sort_ranges(keep, n);
-	for (int i = 0; i <= n; i++) {
-		uint64_t end = i < n ? keep[i].start : TASK_END;
+	/* both lists are sorted and disjoint: walk them together */
+	for (;;) {
+		uint64_t s = TASK_END, e = TASK_END;
 
-		if (end > at) {
-			long r = sys_munmap(at, end - at);
+		if (i < n && (j >= P->nkeep || keep[i].start < pk[j].start)) {
+			s = keep[i].start;
+			e = keep[i++].end;
+		} else if (j < P->nkeep) {
+			s = pk[j].start;
+			e = pk[j++].end;
+		}
+		if (s > at) {
+			long r = sys_munmap(at, s - at);
 
 			if (r < 0)
-				die(r, "munmap 0x%lx-0x%lx", at, end);
+				die(r, "munmap 0x%lx-0x%lx", at, s);
 		}
-		if (i < n)
-			at = keep[i].end;
+		if (s == TASK_END)
+			break;
+		if (e > at)
+			at = e;
+	}
+}
+
+static void move_range(uint64_t from, uint64_t len, uint64_t to, const char *what);
+
+/* The shared private pages cr-assemble could not stage in place go
+ * where they belong (mremap moves the page frames: still shared). */
+static void place_inherited(void)
+{
+	const struct rst_inherit *in = RST_PTR(P, P->inherit);
+
+	for (uint32_t i = 0; i < P->ninherit; i++)
+		move_range(in[i].src, in[i].end - in[i].start, in[i].start, "shared private pages");
+}
+
+/* mmap [at, at + len) exactly there. */
+static void map_fixed(uint64_t at, uint64_t len, uint32_t prot, uint32_t flags, long fd,
+		      uint64_t off, const struct rst_vma *v)
+{
+	long r = sys_mmap(at, len, prot, flags, fd, off);
+
+	if (r < 0)
+		die(r, "map 0x%lx-0x%lx %s", at, at + len, str(v->path));
+	if ((uint64_t)r != at) {
+		sys_munmap(r, len);
+		die(-17, "map 0x%lx-0x%lx: the kernel placed it at 0x%lx", at, at + len, (uint64_t)r);
+	}
+}
+
+/* A VMA, around the inherited ranges inside it (they are in place). */
+static void map_around(const struct rst_vma *v, uint32_t prot, uint32_t flags, long fd)
+{
+	const struct rst_inherit *in = RST_PTR(P, P->inherit);
+	uint64_t at = v->start;
+
+	for (uint32_t i = 0; i <= P->ninherit && at < v->end; i++) {
+		uint64_t end = v->end, next = v->end;
+
+		if (i < P->ninherit) {
+			if (in[i].end <= v->start || in[i].start >= v->end)
+				continue;
+			end = in[i].start;
+			next = in[i].end;
+		}
+		if (end > at)
+			map_fixed(at, end - at, prot, flags, fd, fd >= 0 ? v->pgoff + (at - v->start) : 0, v);
+		at = next;
 	}
 }
 
@@ -358,14 +418,10 @@ static void map_vmas(void)
 			break;
 		}
 		flags |= v->flags & (MAP_GROWSDOWN | MAP_NORESERVE);
-		r = sys_mmap(v->start, len, prot, flags, fd, fd >= 0 ? v->pgoff : 0);
-		if (r < 0)
-			die(r, "map 0x%lx-0x%lx %s", v->start, v->end, str(v->path));
-		if ((uint64_t)r != v->start) {
-			sys_munmap(r, len);
-			die(-17, "map 0x%lx-0x%lx: the kernel placed it at 0x%lx", v->start,
-			    v->end, (uint64_t)r);
-		}
+		if (P->ninherit && v->kind == RST_VMA_ANON_PRIVATE)
+			map_around(v, prot, flags, fd);
+		else
+			map_fixed(v->start, len, prot, flags, fd, fd >= 0 ? v->pgoff : 0, v);
 	}
 	if (open_fd >= 0)
 		sys_close(open_fd);
@@ -1190,6 +1246,7 @@ void rst_main(struct rst_plan *plan)
 	set_state(RST_ST_MEMORY);
 	unmap_others();
 	place_vdso();
+	place_inherited();
 	map_vmas();
 	read_stream();
 	finish_vmas();

@@ -92,7 +92,10 @@ for r in json.load(sys.stdin)["records"]:
             holders.add(r["msg"]["pid"])
             data += "data" in f["pipe"]
 print(len(holders), data)')
-		[ "$n" = "2 1" ] || fail "$mode: pipe held by / data stored: $n, not 2 1"
+		# (in bash mode a short-lived `mv` the consumer forked may hold
+		# the pipe too: two holders or more, the data once)
+		[ "${n% *}" -ge 2 ] && [ "${n#* }" = 1 ] ||
+			fail "$mode: pipe held by / data stored: $n, not 2 1"
 		cr-assemble -i "$tmp/img" 2>"$tmp/err" || fail "$mode: cr-assemble: $(cat "$tmp/err")"
 	fi
 	a=$(count)

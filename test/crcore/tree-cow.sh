@@ -1,0 +1,46 @@
+#!/bin/bash
+# Private memory inherited across fork, stored once and shared again:
+# vt-cow (a parent with 64 MiB of private memory and four children that
+# each rewrote their first MiB of it) is dumped, killed and restored.
+# The image must hold the shared 63 MiB once (PAGES_SHARED), not five
+# times; each restored process checks its contents and that the region
+# is still shared copy-on-write (Shared_Dirty in its smaps), then the
+# children write to it and the parent sees its own contents unchanged.
+# Twice: as is (cr-assemble stages the shared pages at their own
+# addresses), and with CRCORE_STAGE_AWAY=1, which makes cr-assemble act
+# as if its own memory were there: it stages them elsewhere and each
+# restorer moves them into place (still shared).
+set -u
+. "$CR_SRC/test/lib/tree.sh"
+
+run() { # $1: "" or an environment setting for cr-assemble
+	local pre=$1 reaper a shared
+	rm -f "$tmp"/ready* "$tmp/img" "$tmp/out"
+	"$CR_BUILD/test/crcore/helpers/vt-reaper" "$CR_BUILD/test/crcore/helpers/vt-cow" "$tmp" 4 64 </dev/null >"$tmp/out" 2>&1 &
+	reaper=$!
+	for i in $(seq 1000); do [ -e "$tmp/ready" ] && break; sleep 0.01; done
+	[ -e "$tmp/ready" ] || fail "the victim did not start"
+	root=$(cat /proc/$reaper/task/$reaper/children | tr -d ' ')
+	cr-dump -o "$tmp/img" $root 2>"$tmp/err" || fail "dump: $(cat "$tmp/err")"
+	# the shared part once: about 63 MiB of PAGES_SHARED, under 2 x 64 MiB in all
+	shared=$(cr-show --summary -j "$tmp/img" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(sum(t["payload_bytes"] for t in s["types"] if t["name"] == "PAGES_SHARED") >> 20)')
+	a=$(stat -c %s "$tmp/img")
+	[ "$shared" -ge 62 ] || fail "PAGES_SHARED holds $shared MiB, not the 63 MiB the tree shares"
+	[ "$a" -lt $((128 << 20)) ] || fail "image of $((a >> 20)) MiB: the shared memory is stored more than once"
+	env $pre cr-assemble -vv -i "$tmp/img" 2>"$tmp/err" || fail "cr-assemble: $(cat "$tmp/err")"
+	moved=$(grep -c "moved into place" "$tmp/err")
+	kill -USR1 $root
+	for i in $(seq 1000); do [ "$(grep -c ^PASS "$tmp/out")" = 5 ] && break; grep -q ^FAIL "$tmp/out" && break; sleep 0.01; done
+	grep -q ^FAIL "$tmp/out" && fail "a restored process failed its checks"
+	[ "$(grep -c ^PASS "$tmp/out")" = 5 ] || fail "$(grep -c ^PASS "$tmp/out") PASS lines, not 5"
+	echo "PASS${pre:+ ($pre)}: image $((a >> 20)) MiB, PAGES_SHARED $shared MiB, $moved records staged away and moved; $(grep '^PASS parent' "$tmp/out")"
+	for i in $(seq 500); do kill -0 $root 2>/dev/null || break; sleep 0.01; done
+	root=
+}
+run ""
+run CRCORE_STAGE_AWAY=1
+[ "$moved" -gt 0 ] || fail "CRCORE_STAGE_AWAY=1: nothing was staged away"
+exit 0
