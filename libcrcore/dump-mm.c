@@ -158,6 +158,8 @@ struct mm_ctx {
 	const struct crcore_mm_opts *o;
 	struct crcore_mm_stats *st;
 	bool zc;              /* pages go by the parasite, see zc_run */
+	int pmfd;             /* /proc/PID/pagemap */
+	uint64_t **pmc;       /* root: its pagemap per VMA (share pass) */
 	/* the MM record, kept from mm_prepare to mm_write (the share pass
 	 * comes in between) */
 	pid_t pid;
@@ -266,6 +268,36 @@ static void progress(struct mm_ctx *c)
 		c->o->progress(c->done, c->total, c->o->progress_arg);
 }
 
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_EXCLUSIVE (1ull << 56)
+#define PM_PFN ((1ull << 55) - 1)
+#define PM_BATCH 512
+
+static int pm_read(int fd, uint64_t addr, uint64_t *buf, size_t n);
+
+/* Whether every present page of [s, e) is mapped by this process alone.
+ * process_vm_readv pins the pages it reads, and the kernel gives a
+ * process its own copy of a copy-on-write page before pinning it: read
+ * that way, the memory a process shares with its parent or children
+ * since a fork would be unshared (and its size doubled) by the dump.
+ * /proc/PID/mem reads without pinning. */
+static bool exclusive(const struct mm_ctx *c, uint64_t s, uint64_t e)
+{
+	uint64_t b[PM_BATCH];
+
+	for (uint64_t a = s; a < e; a += PM_BATCH * PAGE_SZ) {
+		size_t n = (e - a) / PAGE_SZ < PM_BATCH ? (e - a) / PAGE_SZ : PM_BATCH;
+
+		if (c->pmfd < 0 || pm_read(c->pmfd, a, b, n) < 0)
+			return false;
+		for (size_t k = 0; k < n; k++)
+			if ((b[k] & PM_PRESENT) && !(b[k] & PM_EXCLUSIVE))
+				return false;
+	}
+	return true;
+}
+
 /* The copy path: one PAGES (or PAGES_SHARED) record of [s, e). */
 static int copy_pages(struct mm_ctx *c, uint32_t type, uint64_t s, uint64_t e, bool readable)
 {
@@ -282,7 +314,7 @@ static int copy_pages(struct mm_ctx *c, uint32_t type, uint64_t s, uint64_t e, b
 	if (len >= (2u << 20))
 		madvise(buf, len, MADV_HUGEPAGE);
 	r = -EFAULT;
-	if (readable) {
+	if (readable && exclusive(c, s, e)) {
 		struct iovec l = { buf, len }, rv = { (void *)(uintptr_t)s, len };
 		ssize_t n = process_vm_readv(c->d->pid, &l, 1, &rv, 1, 0);
 
@@ -290,7 +322,8 @@ static int copy_pages(struct mm_ctx *c, uint32_t type, uint64_t s, uint64_t e, b
 			r = 0;
 	}
 	if (r < 0) {
-		/* not readable (PROT_NONE after a write): /proc/PID/mem can */
+		/* not readable (PROT_NONE after a write), or shared since a
+		 * fork: /proc/PID/mem */
 		ssize_t n = compel_proc__read_mem(c->d->proc, s, buf, len);
 
 		if (n != (ssize_t)len) {
@@ -567,7 +600,7 @@ static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
 		      const struct crcore_mm_opts *o, struct crcore_mm_stats *st,
 		      struct mm_ctx *out)
 {
-	struct mm_ctx c = { .d = d, .w = w };
+	struct mm_ctx c = { .d = d, .w = w, .pmfd = -1 };
 	Crimg__Mm m = CRIMG__MM__INIT;
 	Crimg__Vma *vm = NULL, **vp = NULL;
 	char exe[4096], *auxv = NULL;
@@ -740,6 +773,8 @@ static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
 	c.st->vmas = c.nv;
 	/* the record is written by mm_write, after the share pass */
 	c.pid = d->pid;
+	c.pmfd = pmfd;
+	pmfd = -1;
 	c.m = m;
 	c.vm = vm;
 	c.vp = vp;
@@ -776,6 +811,13 @@ static void mm_ctx_free(struct mm_ctx *c)
 	free(c->auxv);
 	free(c->exe);
 	free(c->inh);
+	if (c->pmfd >= 0)
+		close(c->pmfd);
+	c->pmfd = -1;
+	for (size_t k = 0; c->pmc && k < c->nv; k++)
+		free(c->pmc[k]);
+	free(c->pmc);
+	c->pmc = NULL;
 }
 
 /* ---- private pages shared copy-on-write across fork (docs/trees.md) ------- */
@@ -823,18 +865,47 @@ static int pm_read(int fd, uint64_t addr, uint64_t *buf, size_t n)
 	return 0;
 }
 
-#define PM_PRESENT (1ull << 63)
-#define PM_SWAPPED (1ull << 62)
-#define PM_PFN ((1ull << 55) - 1)
-#define PM_BATCH 512
 
 /* The pages of child c that are the same page frame as the root's at the
  * same address (present in both, in a shareable VMA of both): a page
  * neither has written since the fork.  Needs the PFNs of /proc/PID/pagemap
  * (root: CAP_SYS_ADMIN); without them nothing is shared. */
-static int find_inherited(const struct mm_ctx *root, struct mm_ctx *c, int rfd, int cfd)
+/* The root's pagemap entries of its VMA k, read once for all children;
+ * NULL with *err 0 for a VMA too large to keep them (read as needed). */
+static const uint64_t *root_pm(struct mm_ctx *root, size_t k, int *err)
 {
-	uint64_t rb[PM_BATCH], cb[PM_BATCH];
+	size_t n = (root->v[k].end - root->v[k].start) / PAGE_SZ;
+
+	*err = 0;
+	if (n > (1u << 20))
+		return NULL;
+	if (!root->pmc) {
+		root->pmc = calloc(root->nv, sizeof(*root->pmc));
+		if (!root->pmc) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
+	if (!root->pmc[k]) {
+		uint64_t *b = malloc(n * sizeof(*b));
+
+		if (!b) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		*err = pm_read(root->pmfd, root->v[k].start, b, n);
+		if (*err < 0) {
+			free(b);
+			return NULL;
+		}
+		root->pmc[k] = b;
+	}
+	return root->pmc[k];
+}
+
+static int find_inherited(struct mm_ctx *root, struct mm_ctx *c, int cfd)
+{
+	uint64_t cb[PM_BATCH], rbuf[PM_BATCH];
 	size_t cap = 0, j = 0;
 	int r;
 
@@ -849,21 +920,30 @@ static int find_inherited(const struct mm_ctx *root, struct mm_ctx *c, int rfd, 
 			uint64_t s = u->start > root->v[k].start ? u->start : root->v[k].start;
 			uint64_t e = u->end < root->v[k].end ? u->end : root->v[k].end;
 
+			const uint64_t *rb;
+
 			if (!shareable(root, k))
 				continue;
+			rb = root_pm(root, k, &r);
+			if (r < 0)
+				return r;
 			for (uint64_t a = s; a < e; a += PM_BATCH * PAGE_SZ) {
 				size_t n = (e - a) / PAGE_SZ < PM_BATCH ? (e - a) / PAGE_SZ : PM_BATCH;
+				const uint64_t *rp = rb ? rb + (a - root->v[k].start) / PAGE_SZ : rbuf;
 
-				r = pm_read(rfd, a, rb, n);
-				if (r == 0)
-					r = pm_read(cfd, a, cb, n);
+				r = pm_read(cfd, a, cb, n);
+				if (r == 0 && !rb)
+					r = pm_read(root->pmfd, a, rbuf, n);
 				if (r < 0)
 					return r;
 				for (size_t p = 0; p < n; p++) {
-					uint64_t x = rb[p], y = cb[p];
+					uint64_t x = rp[p], y = cb[p];
 
-					if (!(x & PM_PRESENT) || (x & PM_SWAPPED) || !(x & PM_PFN) ||
-					    x != y)
+					/* the frame only: the flag bits (soft-dirty,
+					 * exclusive...) are per mapping */
+					if (!(x & PM_PRESENT) || !(y & PM_PRESENT) ||
+					    (x & PM_SWAPPED) || !(x & PM_PFN) ||
+					    (x & PM_PFN) != (y & PM_PFN))
 						continue;
 					r = add_prange(&c->inh, &c->ninh, &cap, a + p * PAGE_SZ,
 						       a + (p + 1) * PAGE_SZ);
@@ -922,26 +1002,10 @@ static int share_pass(struct crcore_dump *d, struct mm_ctx *cs, unsigned n)
 {
 	struct prange *all = NULL;
 	size_t nall = 0, cap = 0;
-	char path[64];
-	int rfd, r = 0;
+	int r = 0;
 
-	if (n < 2)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)cs[0].pid);
-	rfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (rfd < 0)
-		return dump_err(d, -errno, "cannot open %s: %s", path, strerror(errno));
 	for (unsigned i = 1; i < n && r == 0; i++) {
-		int cfd;
-
-		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)cs[i].pid);
-		cfd = open(path, O_RDONLY | O_CLOEXEC);
-		if (cfd < 0) {
-			r = dump_err(d, -errno, "cannot open %s: %s", path, strerror(errno));
-			break;
-		}
-		r = find_inherited(&cs[0], &cs[i], rfd, cfd);
-		close(cfd);
+		r = find_inherited(&cs[0], &cs[i], cs[i].pmfd);
 		if (r < 0) {
 			r = dump_err(d, r, "cannot compare the pages of %d and %d: %s", (int)cs[i].pid,
 				     (int)cs[0].pid, strerror(-r));
@@ -961,7 +1025,6 @@ static int share_pass(struct crcore_dump *d, struct mm_ctx *cs, unsigned n)
 			all[nall++] = cs[i].inh[k];
 		}
 	}
-	close(rfd);
 	if (r == 0 && nall) {
 		size_t cap0 = 0;
 

@@ -2,6 +2,7 @@
 # Private memory inherited across fork, stored once and shared again:
 # vt-cow (a parent with 64 MiB of private memory and four children that
 # each rewrote their first MiB of it) is dumped, killed and restored.
+# A --leave-running dump first must leave the original's memory shared.
 # The image must hold the shared 63 MiB once (PAGES_SHARED), not five
 # times; each restored process checks its contents and that the region
 # is still shared copy-on-write (Shared_Dirty in its smaps), then the
@@ -14,13 +15,19 @@ set -u
 . "$CR_SRC/test/lib/tree.sh"
 
 run() { # $1: "" or an environment setting for cr-assemble
-	local pre=$1 reaper a shared
+	local pre=$1 reaper a shared sd
 	rm -f "$tmp"/ready* "$tmp/img" "$tmp/out"
 	"$CR_BUILD/test/crcore/helpers/vt-reaper" "$CR_BUILD/test/crcore/helpers/vt-cow" "$tmp" 4 64 </dev/null >"$tmp/out" 2>&1 &
 	reaper=$!
 	for i in $(seq 1000); do [ -e "$tmp/ready" ] && break; sleep 0.01; done
 	[ -e "$tmp/ready" ] || fail "the victim did not start"
 	root=$(cat /proc/$reaper/task/$reaper/children | tr -d ' ')
+	# a dump that leaves the tree running must not unshare its memory
+	# (reading pages the way that pins them gives the reader's target
+	# its own copy of each)
+	cr-dump --leave-running -o /dev/null $root 2>"$tmp/err" || fail "dump --leave-running: $(cat "$tmp/err")"
+	sd=$(awk '/^Shared_Dirty/ {print $2}' /proc/$root/smaps_rollup)
+	[ "$sd" -ge $((63 * 1024)) ] || fail "after a --leave-running dump the original shares only $sd kB"
 	cr-dump -o "$tmp/img" $root 2>"$tmp/err" || fail "dump: $(cat "$tmp/err")"
 	# the shared part once: about 63 MiB of PAGES_SHARED, under 2 x 64 MiB in all
 	shared=$(cr-show --summary -j "$tmp/img" | python3 -c '
