@@ -800,6 +800,32 @@ static int vma_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* A memfd the process holds and maps (Vma.memfd_fd, docs/fds.md): the
+ * restorer maps it like a shared file, from the process's own fd, at its
+ * final protection; its contents are the fd's (FILES), no PAGES come. */
+static int memfd_vma(struct crcore_restore *rs, const Crimg__Vma *m, struct rst_vma *x)
+{
+	char p[64];
+
+	for (size_t i = 0; rs->files && i < rs->files->n_fds; i++) {
+		const Crimg__Fd *f = rs->files->fds[i];
+
+		if (f->fd != m->memfd_fd)
+			continue;
+		if (f->kind != CRIMG__FD_KIND__FD_MEMFD || m->kind != CRIMG__VMA_KIND__VMA_ANON_SHARED ||
+		    !f->has_ino || !m->has_shmid || f->ino != m->shmid || f->dev != m->dev)
+			break;
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", f->fd);
+		x->kind = RST_VMA_FILE_SHARED;
+		x->path = plan_str(rs, p);
+		if (!x->path)
+			return fail(rs, -ENOMEM, "out of memory");
+		return 0;
+	}
+	return fail(rs, -EPROTO, "MM record: mapping 0x%" PRIx64 " maps memfd fd %d, which is not "
+		    "that memfd in the FILES record", m->start, m->memfd_fd);
+}
+
 static int build_vmas(struct crcore_restore *rs)
 {
 	Crimg__Mm *mm = rs->mm;
@@ -835,6 +861,12 @@ static int build_vmas(struct crcore_restore *rs)
 		    access(m->path, F_OK) < 0)
 			return sysfail(rs, -errno, "file %s, mapped at 0x%" PRIx64 " in the image",
 				       m->path, m->start);
+		if (m->has_memfd_fd) {
+			int r = memfd_vma(rs, m, &x);
+
+			if (r < 0)
+				return r;
+		}
 		memcpy(rs->pb + off + i * sizeof(x), &x, sizeof(x));
 	}
 	v = (struct rst_vma *)(rs->pb + off);
@@ -1993,6 +2025,15 @@ static int tree_shared_memory(struct crcore_restore *rs, struct crcore_restore *
 	return 0;
 }
 
+/* Every process has mapped its memory: the memfds get their seals. */
+static int memfd_seal(struct crcore_restore *rs)
+{
+	char e[300];
+	int r = fd_rst_seal(rs->fdr, e, sizeof(e));
+
+	return r < 0 ? fail(rs, r, "%s", e) : 0;
+}
+
 /* In a process of the tree, before the jump: close what is not ours. */
 static int tree_keep_fd(const struct tree_shm *o, unsigned n, int fd)
 {
@@ -2206,6 +2247,8 @@ static int tree_run(struct crcore_restore *rs)
 	}
 	if (r == 0)
 		sysv_finish(rs, false); /* every process attached its segments */
+	if (r == 0)
+		r = memfd_seal(rs); /* ... and mapped its memfds */
 	for (size_t k = 0; k < n && r == 0; k++) {
 		__atomic_store_n(&all[k]->plan->ctl.state, RST_ST_GO, __ATOMIC_SEQ_CST);
 		syscall(SYS_futex, &all[k]->plan->ctl.state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
@@ -2407,6 +2450,9 @@ CRCORE_API int crcore_restore__run(struct crcore_restore *rs)
 		goto kill;
 	logf_(rs, "image complete and verified: %" PRIu64 " pages", rs->plan->ctl.pages);
 	sysv_finish(rs, false);
+	r = memfd_seal(rs);
+	if (r < 0)
+		goto kill;
 	__atomic_store_n(&rs->plan->ctl.state, RST_ST_GO, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &rs->plan->ctl.state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	r = wait_state(rs, 1u << RST_ST_PARKED, 60);
