@@ -11,7 +11,8 @@
 # offset, fd flags and contents inside and outside the mappings.  "tree":
 # a parent and a child that inherited the fd both map it (different,
 # overlapping ranges); after the restore each sees what the other
-# writes.  Refused, the victim running on: a child that maps the memfd
+# writes.  A mapping naming an fd that is not its memfd is a bad image
+# (exit 5, nothing made).  Refused, the victim running on: a child that maps the memfd
 # its parent holds without holding it itself, a mapped memfd over the
 # 16 MiB cap, a hugetlb memfd (exit 4, naming it).
 set -u
@@ -72,6 +73,38 @@ run single running
 run single pipe
 run tree file
 run tree running
+
+# a bad image: a mapping that names as its memfd an fd that is not that
+# memfd (here fd 1, /dev/null) stops the restore before the process exists;
+# the good image then restores
+if [ -x /usr/bin/python3 ]; then
+	rm -f "$tmp/out" "$tmp/pid"
+	"$H/vt-reaper" "$H/vf-memfd-map" "$tmp/out" single </dev/null >/dev/null 2>&1 &
+	pids="$pids $!"
+	wait_line "$tmp/out" READY || fail "bad image: the victim did not get ready"
+	v=$(cat /proc/$!/task/*/children | awk '{print $1}')
+	cr-dump -o "$tmp/img" $v 2>"$tmp/err" || fail "bad image: cr-dump failed: $(cat "$tmp/err")"
+	gone $v || fail "bad image: the original did not die"
+	cr-show -p "$tmp/img" | /usr/bin/python3 -c 'import json,sys
+d=json.load(sys.stdin); n=0
+for r in d["records"]:
+	for v in (r.get("msg") or {}).get("vmas", []):
+		if "memfd_fd" in v and n == 0:
+			v["memfd_fd"]=1; n=1
+			for k in ("payload", "len", "csum"): r.pop(k, None)
+assert n
+json.dump(d,sys.stdout)' | cr-show --encode >"$tmp/bad.img" || fail "bad image: cannot make it"
+	cr-assemble -i "$tmp/bad.img" --pidfile "$tmp/pid" 2>"$tmp/err"; rc=$?
+	[ $rc = 5 ] || fail "bad image: cr-assemble exited $rc, not 5: $(cat "$tmp/err")"
+	grep -Eq "MM record: mapping 0x[0-9a-f]+ maps memfd fd 1, which is not that memfd in the FILES record" "$tmp/err" ||
+		fail "bad image: cr-assemble said: $(cat "$tmp/err")"
+	[ ! -s "$tmp/pid" ] && ! kill -0 $v 2>/dev/null || fail "bad image: a process was left"
+	cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "bad image: the good one failed: $(cat "$tmp/err")"
+	pids="$pids $v"
+	kill -TERM $v
+	wait_line "$tmp/out" PASS || fail "bad image: the good image's victim did not pass"
+	echo "ok: bad image refused"
+fi
 
 # refused, running on: a child mapping what only its parent holds
 rm -f "$tmp/out"
