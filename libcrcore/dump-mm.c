@@ -709,18 +709,31 @@ static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
 					break;
 				}
 				/* held by another process of the tree but not by this
-				 * one: the restore could not map the fd's object here */
+				 * one: the restore maps the fd's object here too and
+				 * writes these pages through a writable mapping, which
+				 * a write-sealed memfd forbids (docs/fds.md) */
 				for (j = 0; j < compel_tree__nr_procs(d->tree); j++) {
 					pid_t q = compel_proc__pid(compel_tree__proc(d->tree, j));
+					char p[64];
+					int sfd, seals = 0;
 
-					if (q != d->pid && (fd = memfd_fd_of(q, x->dev, v->ino)) >= 0) {
-						r = dump_err(d, -EOPNOTSUPP, "process %d maps a memfd (%s) at "
-							     "%#llx that process %d holds as fd %d while it "
-							     "holds no fd of it itself: not supported yet",
-							     (int)d->pid, v->path,
+					if (q == d->pid || (fd = memfd_fd_of(q, x->dev, v->ino)) < 0)
+						continue;
+					snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q, fd);
+					sfd = open(p, O_RDONLY | O_CLOEXEC);
+					if (sfd >= 0) {
+						seals = fcntl(sfd, F_GET_SEALS);
+						close(sfd);
+					}
+					if (seals > 0 && (seals & F_SEAL_WRITE)) {
+						r = dump_err(d, -EOPNOTSUPP, "process %d maps a write-sealed memfd "
+							     "(%s) at %#llx that process %d holds as fd %d "
+							     "while it holds no fd of it itself: not supported "
+							     "yet", (int)d->pid, v->path,
 							     (unsigned long long)v->start, (int)q, fd);
 						goto out;
 					}
+					break;
 				}
 			}
 			r = tree_shm_seen(d, strncmp(v->path, "/SYSV", 5) ? x->dev : ~x->dev, v->ino,

@@ -1065,17 +1065,33 @@ int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *s
 	return 0;
 }
 
+static void close_objs(struct fd_rst *fr, bool memfds)
+{
+	for (size_t i = 0; i < fr->nobjs; i++)
+		for (int k = 0; k < 2; k++)
+			if (fr->objs[i].fd[k] >= 0 &&
+			    (memfds || fr->objs[i].kind != CRIMG__FD_KIND__FD_MEMFD)) {
+				close(fr->objs[i].fd[k]);
+				fr->objs[i].fd[k] = -1;
+			}
+}
+
 void fd_rst_opened(struct fd_rst *fr)
 {
 	if (!fr)
 		return;
 	tty_rst_opened(fr->tty);
-	for (size_t i = 0; i < fr->nobjs; i++)
-		for (int k = 0; k < 2; k++)
-			if (fr->objs[i].fd[k] >= 0) {
-				close(fr->objs[i].fd[k]);
-				fr->objs[i].fd[k] = -1;
-			}
+	/* memfds stay until fd_rst_seal: a process of a tree that maps one
+	 * without holding it maps this object (fd_rst_memfd) */
+	close_objs(fr, false);
+}
+
+int fd_rst_memfd(const struct fd_rst *fr, uint64_t ino)
+{
+	for (size_t i = 0; fr && i < fr->nobjs; i++)
+		if (fr->objs[i].kind == CRIMG__FD_KIND__FD_MEMFD && fr->objs[i].ino == ino)
+			return fr->objs[i].fd[0];
+	return -1;
 }
 
 /* Takes the locks again, in the new process: POSIX locks belong to the
@@ -1189,6 +1205,7 @@ int fd_rst_seal(struct fd_rst *fr, char *err, size_t len)
 		free(fr->seals);
 		fr->seals = NULL;
 		fr->nseals = 0;
+		close_objs(fr, true);
 	}
 	return r;
 }
@@ -1198,6 +1215,7 @@ void fd_rst_free(struct fd_rst *fr)
 	if (!fr)
 		return;
 	fd_rst_opened(fr);
+	close_objs(fr, true);
 	for (size_t i = 0; i < fr->nseals; i++)
 		close(fr->seals[i].fd);
 	free(fr->seals);

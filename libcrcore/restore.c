@@ -1978,6 +1978,61 @@ static int tree_pid_free(struct crcore_restore *rs, pid_t pid)
 	return 0;
 }
 
+/* A memfd that a process of the tree holds as an fd and another maps
+ * without holding it: that process maps the fd's object (docs/fds.md),
+ * an object of the tree like the others (replacing the one tree_shm_create
+ * made for it, if several such processes map it). */
+static int tree_memfds(struct crcore_restore *rs, struct crcore_restore **all, size_t n,
+		       struct tree_shm **objs, unsigned *nobjs, int base)
+{
+	for (size_t a = 0; a < n; a++) {
+		for (size_t f = 0; all[a]->files && f < all[a]->files->n_fds; f++) {
+			const Crimg__Fd *fd = all[a]->files->fds[f];
+			int src = fd->kind == CRIMG__FD_KIND__FD_MEMFD && fd->has_ino ?
+				  fd_rst_memfd(rs->fdr, fd->ino) : -1;
+			bool mapped = false;
+			unsigned x;
+			int hi;
+
+			for (size_t k = 0; src >= 0 && k < n && !mapped; k++) {
+				struct rst_plan *pl = all[k]->plan;
+				struct rst_vma *v = RST_PTR(pl, pl->vmas);
+
+				for (uint32_t j = 0; j < pl->nvmas && !mapped; j++)
+					mapped = v[j].kind == RST_VMA_ANON_SHARED && v[j].shmid == fd->ino &&
+						 v[j].path && !strncmp((char *)pl + v[j].path, "/memfd:", 7);
+			}
+			if (!mapped)
+				continue;
+			for (x = 0; x < *nobjs; x++)
+				if ((*objs)[x].shmid == fd->ino && !(*objs)[x].sysv)
+					break;
+			if (x < *nobjs && (*objs)[x].fds_memfd)
+				continue; /* done: another fd of it */
+			hi = fcntl(src, F_DUPFD_CLOEXEC, base);
+			if (hi < 0)
+				return sysfail(rs, -errno, "fd %d: hand its memfd to the processes that map it",
+					       fd->fd);
+			if (x == *nobjs) {
+				struct tree_shm *o = realloc(*objs, (*nobjs + 1) * sizeof(*o));
+
+				if (!o) {
+					close(hi);
+					return fail(rs, -ENOMEM, "out of memory");
+				}
+				*objs = o;
+				o[x] = (struct tree_shm){ .shmid = fd->ino, .nprocs = 1, .fd = -1 };
+				(*nobjs)++;
+			}
+			if ((*objs)[x].fd >= 0)
+				close((*objs)[x].fd);
+			(*objs)[x].fd = hi;
+			(*objs)[x].fds_memfd = true;
+		}
+	}
+	return 0;
+}
+
 /* Shared memory objects of the tree: one memfd each, inherited by every
  * process, above every process's fds; each plan's VMAs point at it. */
 static int tree_shared_memory(struct crcore_restore *rs, struct crcore_restore **all, size_t n,
@@ -2013,6 +2068,9 @@ static int tree_shared_memory(struct crcore_restore *rs, struct crcore_restore *
 		close((*objs)[i].fd);
 		(*objs)[i].fd = hi;
 	}
+	r = tree_memfds(rs, all, n, objs, nobjs, base + 64);
+	if (r < 0)
+		return r;
 	for (size_t k = 0; k < n; k++) {
 		struct rst_plan *pl = all[k]->plan;
 		struct rst_vma *v = RST_PTR(pl, pl->vmas);

@@ -11,10 +11,12 @@
 # offset, fd flags and contents inside and outside the mappings.  "tree":
 # a parent and a child that inherited the fd both map it (different,
 # overlapping ranges); after the restore each sees what the other
-# writes.  A mapping naming an fd that is not its memfd is a bad image
-# (exit 5, nothing made).  Refused, the victim running on: a child that maps the memfd
-# its parent holds without holding it itself, a mapped memfd over the
-# 16 MiB cap, a hugetlb memfd (exit 4, naming it).
+# writes; the same when the child closed its fd after mapping (it maps
+# the parent's memfd again, its pages written through that mapping).  A
+# mapping naming an fd that is not its memfd is a bad image
+# (exit 5, nothing made).  Refused, the victim running on: a child that
+# maps a write-sealed memfd its parent holds without holding it itself, a
+# mapped memfd over the 16 MiB cap, a hugetlb memfd (exit 4, naming it).
 set -u
 . "$(dirname "$0")/../lib/tree.sh"
 H=$CR_BUILD/test/crcore/helpers
@@ -37,7 +39,7 @@ run() { # MODE FORM
 	wait_line "$tmp/out" READY || fail "$m: the victim did not get ready"
 	v=$(cat /proc/$!/task/*/children | awk '{print $1}')
 	root=$v
-	[ $m = tree ] && { c=$(sed -n 's/^CHILD //p' "$tmp/out"); [ -n "$c" ] || fail "tree: no child"; }
+	case $m in tree*) c=$(sed -n 's/^CHILD //p' "$tmp/out"); [ -n "$c" ] || fail "$m: no child";; esac
 	case $form in
 	file)
 		cr-dump -o "$tmp/img" $v 2>"$tmp/err" || fail "$m: cr-dump failed: $(cat "$tmp/err")"
@@ -73,6 +75,8 @@ run single running
 run single pipe
 run tree file
 run tree running
+run tree-nofd file
+run tree-nofd pipe
 
 # a bad image: a mapping that names as its memfd an fd that is not that
 # memfd (here fd 1, /dev/null) stops the restore before the process exists;
@@ -106,19 +110,20 @@ json.dump(d,sys.stdout)' | cr-show --encode >"$tmp/bad.img" || fail "bad image: 
 	echo "ok: bad image refused"
 fi
 
-# refused, running on: a child mapping what only its parent holds
+# refused, running on: a child mapping a write-sealed memfd that only its
+# parent holds (its pages would be written through a writable mapping)
 rm -f "$tmp/out"
-"$H/vf-memfd-map" "$tmp/out" tree-nofd </dev/null >/dev/null 2>&1 &
+"$H/vf-memfd-map" "$tmp/out" tree-sealed </dev/null >/dev/null 2>&1 &
 v=$!; pids="$pids $v"; root=$v
-wait_line "$tmp/out" READY || fail "tree-nofd: the victim did not get ready"
+wait_line "$tmp/out" READY || fail "tree-sealed: the victim did not get ready"
 c=$(sed -n 's/^CHILD //p' "$tmp/out")
 cr-dump -o "$tmp/img" $v 2>"$tmp/err"; rc=$?
-[ $rc = 4 ] || fail "tree-nofd: cr-dump exited $rc, not 4: $(cat "$tmp/err")"
-grep -Eq "process $c maps a memfd \(/memfd:vt-map\) at 0x[0-9a-f]+ that process $v holds as fd [0-9]+ while it holds no fd of it itself" "$tmp/err" ||
-	fail "tree-nofd: cr-dump said: $(cat "$tmp/err")"
-alive $v && alive $c || fail "tree-nofd: the tree does not run on after the refusal"
+[ $rc = 4 ] || fail "tree-sealed: cr-dump exited $rc, not 4: $(cat "$tmp/err")"
+grep -Eq "process $c maps a write-sealed memfd \(/memfd:vt-map\) at 0x[0-9a-f]+ that process $v holds as fd [0-9]+ while it holds no fd of it itself" "$tmp/err" ||
+	fail "tree-sealed: cr-dump said: $(cat "$tmp/err")"
+alive $v && alive $c || fail "tree-sealed: the tree does not run on after the refusal"
 kill -9 $c $v; root=
-echo "ok: tree-nofd refused"
+echo "ok: tree-sealed refused"
 
 # refused, running on: over the cap, hugetlb
 cnt() { od -An -tu8 -N8 "$tmp/counter" | tr -d ' '; }

@@ -19,8 +19,11 @@
  *           each writes through its mapping and sees what the other wrote
  *           through its fd and mapping.  The child writes "CHILD pid"
  *           first; both write PASS (the child "PASS child").
- *   tree-nofd  as tree, but the child closes its fd after mapping (the
- *           dump refuses it; only READY is used).
+ *   tree-nofd  as tree, but the child closes its fd after mapping: it
+ *           checks and writes through its mapping only
+ *   tree-sealed  the parent seals T with F_SEAL_WRITE, both map it
+ *           read-only, the child closes its fd (the dump refuses it;
+ *           only READY is used)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,7 +177,7 @@ static void check_same(int fd, const void *p, const char *name)
 /* tree: where the two processes write after SIGTERM (not checked) */
 static int marker(size_t off)
 {
-	return off == PG + 100 || off == PG + 101 || off == 2 * PG + 200 || off == 3 * PG;
+	return off == PG + 100 || off == PG + 101 || off == 2 * PG + 200 || off == 2 * PG + 300;
 }
 
 /* bytes [lo, hi) of fd are pattern which */
@@ -341,27 +344,33 @@ static uint8_t *tmap;   /* parent: pages 0-1; child: pages 1-2 */
 static pid_t child;
 static int is_child;
 
-/* waits up to 5 s for byte off of the memfd (through fd and mapping) to be v */
+/* waits up to 5 s for byte off of the memfd to be v, through the fd
+ * (if held) and the mapping at mp (if any) */
 static int wait_byte(size_t off, uint8_t v, const uint8_t *mp)
 {
 	for (int i = 0; i < 500; i++) {
-		uint8_t b = 0;
+		uint8_t b = v;
 
-		if (pread(ft, &b, 1, (off_t)off) == 1 && b == v && (!mp || *mp == v))
+		if ((ft < 0 || (pread(ft, &b, 1, (off_t)off) == 1 && b == v)) && (!mp || *mp == v))
 			return 1;
 		usleep(10000);
 	}
 	return 0;
 }
 
-static void tree_prep(int nofd)
+static void tree_prep(const char *m)
 {
+	int sealed = !strcmp(m, "tree-sealed"), nofd = strcmp(m, "tree");
+
 	ft = memfd_create("vt-map", MFD_ALLOW_SEALING);
 	if (ft < 0)
 		DIE("memfd_create");
 	fill(ft, 6, 4 * PG + 10);
-	tmap = map(ft, 2 * PG, PROT_READ | PROT_WRITE, 0);
-	tmap[PG + 3] = 'P';
+	if (sealed && fcntl(ft, F_ADD_SEALS, F_SEAL_WRITE) < 0)
+		DIE("seal");
+	tmap = map(ft, 2 * PG, sealed ? PROT_READ : PROT_READ | PROT_WRITE, 0);
+	if (!sealed)
+		tmap[PG + 3] = 'P';
 	if (lseek(ft, 321, SEEK_SET) != 321 || fcntl(ft, F_ADD_SEALS, F_SEAL_GROW) < 0)
 		DIE("seek, seal");
 	child = fork();
@@ -372,51 +381,69 @@ static void tree_prep(int nofd)
 		who = " child";
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		munmap(tmap, 2 * PG);
-		tmap = map(ft, 2 * PG, PROT_READ | PROT_WRITE, PG);
-		tmap[PG + 4] = 'C'; /* page 2 */
-		if (nofd)
+		tmap = map(ft, 2 * PG, sealed ? PROT_READ : PROT_READ | PROT_WRITE, PG);
+		if (!sealed)
+			tmap[PG + 4] = 'C'; /* page 2 */
+		if (nofd) {
 			close(ft);
+			ft = -1;
+		}
 		say("CHILD %d", (int)getpid());
 	} else {
 		/* the child is there when READY is written */
-		for (int i = 0; i < 500; i++) {
+		for (int i = 0; i < 500 && !sealed; i++) {
 			uint8_t b = 0;
 
 			if (pread(ft, &b, 1, 2 * PG + 4) == 1 && b == 'C')
 				break;
 			usleep(10000);
 		}
+		if (sealed)
+			usleep(100000);
 	}
 }
 
 static void tree_check(void)
 {
 	struct stat st;
+	char col[256];
 
-	check_link(ft, "/memfd:vt-map (deleted)");
-	check_same(ft, tmap, "vt-map");
-	CHECK(fstat(ft, &st) == 0 && st.st_size == 4 * PG + 10, "size %lld", (long long)st.st_size);
-	CHECK(fcntl(ft, F_GET_SEALS) == F_SEAL_GROW, "seals 0x%x", fcntl(ft, F_GET_SEALS));
-	CHECK(lseek(ft, 0, SEEK_CUR) == 321, "offset %lld", (long long)lseek(ft, 0, SEEK_CUR));
-	check_bytes(ft, 6, 0, PG + 3, "pages 0-1");
-	check_bytes(ft, 6, PG + 4, 2 * PG + 4, "pages 1-2");
-	check_bytes(ft, 6, 2 * PG + 5, 4 * PG + 10, "pages 2-4 (not mapped)");
+	if (ft >= 0) {
+		check_link(ft, "/memfd:vt-map (deleted)");
+		check_same(ft, tmap, "vt-map");
+		CHECK(fstat(ft, &st) == 0 && st.st_size == 4 * PG + 10, "size %lld", (long long)st.st_size);
+		CHECK(fcntl(ft, F_GET_SEALS) == F_SEAL_GROW, "seals 0x%x", fcntl(ft, F_GET_SEALS));
+		CHECK(lseek(ft, 0, SEEK_CUR) == 321, "offset %lld", (long long)lseek(ft, 0, SEEK_CUR));
+		check_bytes(ft, 6, 0, PG + 3, "pages 0-1");
+		check_bytes(ft, 6, PG + 4, 2 * PG + 4, "pages 1-2");
+		check_bytes(ft, 6, 2 * PG + 5, 4 * PG + 10, "pages 2-4 (not mapped)");
+	} else {
+		map_ino(tmap, col, sizeof(col));
+		CHECK(!strcmp(col, "/memfd:vt-map (deleted)"), "child mapping is '%s'", col);
+		for (size_t i = 0; i < 2 * PG; i++)
+			if (tmap[i] != pat(6, PG + i) && i != 3 && i != PG + 4 && !marker(PG + i)) {
+				CHECK(0, "child: mapped byte %zu is %u, not %u", PG + i, tmap[i], pat(6, PG + i));
+				break;
+			}
+	}
 	if (is_child) {
 		CHECK(tmap[3] == 'P' && tmap[PG + 4] == 'C', "child: its mapping");
 		/* page 1 is mapped by both: through the mapping for the parent,
 		 * then what the parent writes through its fd and mapping */
 		tmap[100] = 'c';
-		if (pwrite(ft, "d", 1, 2 * PG + 200) != 1)
+		if (ft >= 0 && pwrite(ft, "d", 1, 2 * PG + 200) != 1)
 			CHECK(0, "child pwrite");
+		if (ft < 0)
+			tmap[PG + 200] = 'd';
 		CHECK(wait_byte(PG + 101, 'p', tmap + 101), "child: the parent's write through its mapping");
-		CHECK(wait_byte(3 * PG, 'q', NULL), "child: the parent's write through its fd");
+		CHECK(wait_byte(2 * PG + 300, 'q', tmap + PG + 300), "child: the parent's write through its fd");
 	} else {
 		CHECK(tmap[PG + 3] == 'P', "parent: its mapping");
 		tmap[PG + 101] = 'p';
-		if (pwrite(ft, "q", 1, 3 * PG) != 1)
+		if (pwrite(ft, "q", 1, 2 * PG + 300) != 1)
 			CHECK(0, "parent pwrite");
 		CHECK(wait_byte(PG + 100, 'c', tmap + PG + 100), "parent: the child's write through its mapping");
-		CHECK(wait_byte(2 * PG + 200, 'd', NULL), "parent: the child's write through its fd");
+		CHECK(wait_byte(2 * PG + 200, 'd', NULL), "parent: the child's write");
 	}
 }
 
@@ -435,8 +462,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (!strcmp(m, "single"))
 		single_prep();
-	else if (!strcmp(m, "tree") || !strcmp(m, "tree-nofd"))
-		tree_prep(!strcmp(m, "tree-nofd"));
+	else if (!strncmp(m, "tree", 4))
+		tree_prep(m);
 	else
 		return 2;
 	if (!is_child)
