@@ -17,6 +17,7 @@
  *         holds references to the process's pages: safe only because the
  *         process never runs again.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -115,6 +116,39 @@ int dump_vma_kind(const struct proc_vma *v, char *why, size_t len)
 		return fmt_err(why, len, -EOPNOTSUPP, "mapping %s at %#llx: not supported", p,
 			       (unsigned long long)v->start);
 	return v->shared ? CRIMG__VMA_KIND__VMA_FILE_SHARED : CRIMG__VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+/* The lowest fd of pid on the memfd (dev, ino), or -1.  A memfd that the
+ * process holds and maps is mapped again from that fd by the restore, its
+ * contents travelling with the fd (FILES): docs/fds.md. */
+static int memfd_fd_of(pid_t pid, uint64_t dev, uint64_t ino)
+{
+	char path[64];
+	struct dirent *e;
+	int best = -1;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir))) {
+		char rel[32], link[256], p[96];
+		struct stat sb;
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(rel, sizeof(rel), "fd/%d", fd);
+		if (proc_readlink(pid, rel, link, sizeof(link)) < 0 || strncmp(link, "/memfd:", 7))
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, fd);
+		if (stat(p, &sb) == 0 && sb.st_ino == ino && (uint64_t)sb.st_dev == dev &&
+		    (best < 0 || fd < best))
+			best = fd;
+	}
+	closedir(dir);
+	return best;
 }
 
 static uint64_t madv_bits(uint32_t f)
@@ -707,6 +741,45 @@ static int mm_prepare(struct crcore_dump *d, struct crimg_writer *w,
 				r = write_sysv(d, w, v->ino);
 				if (r < 0)
 					goto out;
+			}
+			if (!strncmp(v->path, "/memfd:", 7)) {
+				/* a memfd it holds: mapped from that fd, contents in FILES */
+				int fd = memfd_fd_of(d->pid, x->dev, v->ino);
+				unsigned j;
+
+				if (fd >= 0) {
+					x->has_memfd_fd = 1;
+					x->memfd_fd = fd;
+					r = 0;
+					break;
+				}
+				/* held by another process of the tree but not by this
+				 * one: the restore maps the fd's object here too and
+				 * writes these pages through a writable mapping, which
+				 * a write-sealed memfd forbids (docs/fds.md) */
+				for (j = 0; j < compel_tree__nr_procs(d->tree); j++) {
+					pid_t q = compel_proc__pid(compel_tree__proc(d->tree, j));
+					char p[64];
+					int sfd, seals = 0;
+
+					if (q == d->pid || (fd = memfd_fd_of(q, x->dev, v->ino)) < 0)
+						continue;
+					snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q, fd);
+					sfd = open(p, O_RDONLY | O_CLOEXEC);
+					if (sfd >= 0) {
+						seals = fcntl(sfd, F_GET_SEALS);
+						close(sfd);
+					}
+					if (seals > 0 && (seals & F_SEAL_WRITE)) {
+						r = dump_err(d, -EOPNOTSUPP, "process %d maps a write-sealed memfd "
+							     "(%s) at %#llx that process %d holds as fd %d "
+							     "while it holds no fd of it itself: not supported "
+							     "yet", (int)d->pid, v->path,
+							     (unsigned long long)v->start, (int)q, fd);
+						goto out;
+					}
+					break;
+				}
 			}
 			r = tree_shm_seen(d, strncmp(v->path, "/SYSV", 5) ? x->dev : ~x->dev, v->ino,
 					  v->pgoff, v->pgoff + (v->end - v->start)) ?

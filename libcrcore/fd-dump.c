@@ -583,37 +583,19 @@ static int check_epoll(pid_t pid, int fd, char *why, size_t len)
 
 #define MAX_MEMFD (16u << 20)
 
-/* A memfd the process maps is refused for now: its pages belong to the
- * MM record, and the restorer makes its own object for them. */
+/* A memfd: its contents travel in FILES (capped), also when the process
+ * maps it (dump-mm.c names the fd in the Vma, docs/fds.md); hugetlb
+ * memfds are refused. */
 static int check_memfd(pid_t pid, int fd, const struct stat *st, const char *link, char *why,
 		       size_t len)
 {
-	char *maps = proc_read("/proc/%d/maps", (int)pid), *l;
-	char ino[32];
+	struct statfs sf;
+	char fp[64];
 
-	if (!maps)
-		return fmt_err(why, len, -errno, "cannot read the mappings of %d: %s", (int)pid,
-			       strerror(errno));
-	snprintf(ino, sizeof(ino), " %llu ", (unsigned long long)st->st_ino);
-	for (l = maps; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		char *e = strchr(l, '\n'), *p = strstr(l, ino), *m = strstr(l, "/memfd:");
-
-		if (p && m && (!e || (p < e && m < e))) {
-			free(maps);
-			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a memfd (%s) that "
-				       "the process also maps: not supported yet", (int)pid, fd, link);
-		}
-	}
-	free(maps);
-	{
-		struct statfs sf;
-		char fp[64];
-
-		snprintf(fp, sizeof(fp), "/proc/%d/fd/%d", (int)pid, fd);
-		if (statfs(fp, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC)
-			return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a hugetlb memfd "
-				       "(%s): not supported yet", (int)pid, fd, link);
-	}
+	snprintf(fp, sizeof(fp), "/proc/%d/fd/%d", (int)pid, fd);
+	if (statfs(fp, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC)
+		return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a hugetlb memfd (%s): "
+			       "not supported yet", (int)pid, fd, link);
 	if ((uint64_t)st->st_size > MAX_MEMFD)
 		return fmt_err(why, len, -EOPNOTSUPP, "process %d: fd %d is a memfd (%s) of %llu bytes, "
 			       "more than %u: not supported yet", (int)pid, fd, link,

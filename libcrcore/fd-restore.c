@@ -65,6 +65,13 @@ struct fd_rst {
 	 * object held by several processes is found and made once */
 	const Crimg__Files *const *all;
 	size_t nall;
+	/* memfds to seal once the memory is in place (fd_rst_seal) */
+	struct seal {
+		int fd;
+		uint32_t seals;
+		int target;             /* the fd it was made for (messages) */
+	} *seals;
+	size_t nseals;
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -344,9 +351,20 @@ static int open_memfd(struct fd_rst *fr, const Crimg__Files *files, const Crimg_
 			return err_(err, len, r, "fd %d: fill the memfd: %s", f->fd, strerror(-r));
 		if (sf->has_size && ftruncate(m, (off_t)sf->size) < 0)
 			return err_(err, len, -errno, "fd %d: size the memfd: %s", f->fd, strerror(errno));
-		if (st && st->has_seals && st->seals && fcntl(m, F_ADD_SEALS, (int)st->seals) < 0)
-			return err_(err, len, -errno, "fd %d: seal the memfd (0x%x): %s", f->fd, st->seals,
-				    strerror(errno));
+		/* the seals wait until every process has mapped its memory: a
+		 * process may map this memfd (Vma.memfd_fd), writable under
+		 * F_SEAL_FUTURE_WRITE, and the restorer maps it after us */
+		if (st && st->has_seals && st->seals) {
+			struct seal *n = realloc(fr->seals, (fr->nseals + 1) * sizeof(*n));
+			int k = n ? fcntl(m, F_DUPFD_CLOEXEC, 0) : -1;
+
+			if (n)
+				fr->seals = n;
+			if (k < 0)
+				return err_(err, len, n ? -errno : -ENOMEM, "fd %d: keep the memfd to "
+					    "seal it: %s", f->fd, n ? strerror(errno) : "out of memory");
+			fr->seals[fr->nseals++] = (struct seal){ k, st->seals, f->fd };
+		}
 	}
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", o->fd[0]);
 	fd = open(p, ((int)f->flags & O_ACCMODE) | O_CLOEXEC);
@@ -1047,17 +1065,33 @@ int fd_rst_open(struct fd_rst **frp, const Crimg__Files *files, size_t i, int *s
 	return 0;
 }
 
+static void close_objs(struct fd_rst *fr, bool memfds)
+{
+	for (size_t i = 0; i < fr->nobjs; i++)
+		for (int k = 0; k < 2; k++)
+			if (fr->objs[i].fd[k] >= 0 &&
+			    (memfds || fr->objs[i].kind != CRIMG__FD_KIND__FD_MEMFD)) {
+				close(fr->objs[i].fd[k]);
+				fr->objs[i].fd[k] = -1;
+			}
+}
+
 void fd_rst_opened(struct fd_rst *fr)
 {
 	if (!fr)
 		return;
 	tty_rst_opened(fr->tty);
-	for (size_t i = 0; i < fr->nobjs; i++)
-		for (int k = 0; k < 2; k++)
-			if (fr->objs[i].fd[k] >= 0) {
-				close(fr->objs[i].fd[k]);
-				fr->objs[i].fd[k] = -1;
-			}
+	/* memfds stay until fd_rst_seal: a process of a tree that maps one
+	 * without holding it maps this object (fd_rst_memfd) */
+	close_objs(fr, false);
+}
+
+int fd_rst_memfd(const struct fd_rst *fr, uint64_t ino)
+{
+	for (size_t i = 0; fr && i < fr->nobjs; i++)
+		if (fr->objs[i].kind == CRIMG__FD_KIND__FD_MEMFD && fr->objs[i].ino == ino)
+			return fr->objs[i].fd[0];
+	return -1;
 }
 
 /* Takes the locks again, in the new process: POSIX locks belong to the
@@ -1155,11 +1189,36 @@ int fd_rst_tree(struct fd_rst **frp, const Crimg__Files *const *all, size_t n)
 	return 0;
 }
 
+int fd_rst_seal(struct fd_rst *fr, char *err, size_t len)
+{
+	int r = 0;
+
+	for (size_t i = 0; fr && i < fr->nseals; i++) {
+		struct seal *s = &fr->seals[i];
+
+		if (r == 0 && fcntl(s->fd, F_ADD_SEALS, (int)s->seals) < 0)
+			r = err_(err, len, -errno, "fd %d: seal the memfd (0x%x): %s", s->target,
+				 s->seals, strerror(errno));
+		close(s->fd);
+	}
+	if (fr) {
+		free(fr->seals);
+		fr->seals = NULL;
+		fr->nseals = 0;
+		close_objs(fr, true);
+	}
+	return r;
+}
+
 void fd_rst_free(struct fd_rst *fr)
 {
 	if (!fr)
 		return;
 	fd_rst_opened(fr);
+	close_objs(fr, true);
+	for (size_t i = 0; i < fr->nseals; i++)
+		close(fr->seals[i].fd);
+	free(fr->seals);
 	tty_rst_free(fr->tty);
 	free(fr->objs);
 	free(fr->eps);

@@ -21,8 +21,9 @@
  *     fd_rst_handles(kind)                    // is it ours?
  *     fd_rst_open(&fr, files, i, &src, ...)   // our source fd for files->fds[i]
  *     fd_rst_opened(fr)                       // every fd (of every process) is open:
- *                                             // drop what we held
+ *                                             // drop what we held (not the memfds)
  *     fd_rst_child(fr, files, ...)            // in the new process, fds in place: epoll, locks
+ *     fd_rst_seal(fr, ...)                    // every process's memory is in place (READY)
  *     fd_rst_free(fr)
  */
 #ifndef CRCORE_FD_H
@@ -84,6 +85,16 @@ CRCORE_FD_LOCAL void fd_rst_opened(struct fd_rst *fr);
  * none)).  fr may be NULL.  0 or -errno with a message in err. */
 CRCORE_FD_LOCAL int fd_rst_child(struct fd_rst *fr, const Crimg__Files *files, char *err,
 				 size_t len);
+/* The memfd (of inode ino) made for the fds, or -1; lent, open until
+ * fd_rst_seal.  A process of a tree that maps it without holding an fd
+ * of it maps this object (docs/fds.md). */
+CRCORE_FD_LOCAL int fd_rst_memfd(const struct fd_rst *fr, uint64_t ino);
+/* Every process of the image has mapped its memory (READY): adds the
+ * memfds' seals, which wait until then (a memfd the process maps is
+ * mapped by the restorer after fd_rst_open, writable under
+ * F_SEAL_FUTURE_WRITE; F_SEAL_WRITE needs its read-only mappings made).
+ * fr may be NULL.  0 or -errno with a message in err. */
+CRCORE_FD_LOCAL int fd_rst_seal(struct fd_rst *fr, char *err, size_t len);
 CRCORE_FD_LOCAL void fd_rst_free(struct fd_rst *fr);
 /* A process tree (docs/trees.md): one fd_rst for every process, which
  * looks objects and their state up in all of their FILES (all[] is lent,

@@ -892,6 +892,32 @@ static int vma_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* A memfd the process holds and maps (Vma.memfd_fd, docs/fds.md): the
+ * restorer maps it like a shared file, from the process's own fd, at its
+ * final protection; its contents are the fd's (FILES), no PAGES come. */
+static int memfd_vma(struct crcore_restore *rs, const Crimg__Vma *m, struct rst_vma *x)
+{
+	char p[64];
+
+	for (size_t i = 0; rs->files && i < rs->files->n_fds; i++) {
+		const Crimg__Fd *f = rs->files->fds[i];
+
+		if (f->fd != m->memfd_fd)
+			continue;
+		if (f->kind != CRIMG__FD_KIND__FD_MEMFD || m->kind != CRIMG__VMA_KIND__VMA_ANON_SHARED ||
+		    !f->has_ino || !m->has_shmid || f->ino != m->shmid || f->dev != m->dev)
+			break;
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", f->fd);
+		x->kind = RST_VMA_FILE_SHARED;
+		x->path = plan_str(rs, p);
+		if (!x->path)
+			return fail(rs, -ENOMEM, "out of memory");
+		return 0;
+	}
+	return fail(rs, -EPROTO, "MM record: mapping 0x%" PRIx64 " maps memfd fd %d, which is not "
+		    "that memfd in the FILES record", m->start, m->memfd_fd);
+}
+
 static int build_vmas(struct crcore_restore *rs)
 {
 	Crimg__Mm *mm = rs->mm;
@@ -927,6 +953,12 @@ static int build_vmas(struct crcore_restore *rs)
 		    access(m->path, F_OK) < 0)
 			return sysfail(rs, -errno, "file %s, mapped at 0x%" PRIx64 " in the image",
 				       m->path, m->start);
+		if (m->has_memfd_fd) {
+			int r = memfd_vma(rs, m, &x);
+
+			if (r < 0)
+				return r;
+		}
 		memcpy(rs->pb + off + i * sizeof(x), &x, sizeof(x));
 	}
 	v = (struct rst_vma *)(rs->pb + off);
@@ -2179,6 +2211,61 @@ static int tree_pid_free(struct crcore_restore *rs, pid_t pid)
 	return 0;
 }
 
+/* A memfd that a process of the tree holds as an fd and another maps
+ * without holding it: that process maps the fd's object (docs/fds.md),
+ * an object of the tree like the others (replacing the one tree_shm_create
+ * made for it, if several such processes map it). */
+static int tree_memfds(struct crcore_restore *rs, struct crcore_restore **all, size_t n,
+		       struct tree_shm **objs, unsigned *nobjs, int base)
+{
+	for (size_t a = 0; a < n; a++) {
+		for (size_t f = 0; all[a]->files && f < all[a]->files->n_fds; f++) {
+			const Crimg__Fd *fd = all[a]->files->fds[f];
+			int src = fd->kind == CRIMG__FD_KIND__FD_MEMFD && fd->has_ino ?
+				  fd_rst_memfd(rs->fdr, fd->ino) : -1;
+			bool mapped = false;
+			unsigned x;
+			int hi;
+
+			for (size_t k = 0; src >= 0 && k < n && !mapped; k++) {
+				struct rst_plan *pl = all[k]->plan;
+				struct rst_vma *v = RST_PTR(pl, pl->vmas);
+
+				for (uint32_t j = 0; j < pl->nvmas && !mapped; j++)
+					mapped = v[j].kind == RST_VMA_ANON_SHARED && v[j].shmid == fd->ino &&
+						 v[j].path && !strncmp((char *)pl + v[j].path, "/memfd:", 7);
+			}
+			if (!mapped)
+				continue;
+			for (x = 0; x < *nobjs; x++)
+				if ((*objs)[x].shmid == fd->ino && !(*objs)[x].sysv)
+					break;
+			if (x < *nobjs && (*objs)[x].fds_memfd)
+				continue; /* done: another fd of it */
+			hi = fcntl(src, F_DUPFD_CLOEXEC, base);
+			if (hi < 0)
+				return sysfail(rs, -errno, "fd %d: hand its memfd to the processes that map it",
+					       fd->fd);
+			if (x == *nobjs) {
+				struct tree_shm *o = realloc(*objs, (*nobjs + 1) * sizeof(*o));
+
+				if (!o) {
+					close(hi);
+					return fail(rs, -ENOMEM, "out of memory");
+				}
+				*objs = o;
+				o[x] = (struct tree_shm){ .shmid = fd->ino, .nprocs = 1, .fd = -1 };
+				(*nobjs)++;
+			}
+			if ((*objs)[x].fd >= 0)
+				close((*objs)[x].fd);
+			(*objs)[x].fd = hi;
+			(*objs)[x].fds_memfd = true;
+		}
+	}
+	return 0;
+}
+
 /* Shared memory objects of the tree: one memfd each, inherited by every
  * process, above every process's fds; each plan's VMAs point at it. */
 static int tree_shared_memory(struct crcore_restore *rs, struct crcore_restore **all, size_t n,
@@ -2214,6 +2301,9 @@ static int tree_shared_memory(struct crcore_restore *rs, struct crcore_restore *
 		close((*objs)[i].fd);
 		(*objs)[i].fd = hi;
 	}
+	r = tree_memfds(rs, all, n, objs, nobjs, base + 64);
+	if (r < 0)
+		return r;
 	for (size_t k = 0; k < n; k++) {
 		struct rst_plan *pl = all[k]->plan;
 		struct rst_vma *v = RST_PTR(pl, pl->vmas);
@@ -2224,6 +2314,15 @@ static int tree_shared_memory(struct crcore_restore *rs, struct crcore_restore *
 					v[j].tree_fd = (*objs)[i].fd;
 	}
 	return 0;
+}
+
+/* Every process has mapped its memory: the memfds get their seals. */
+static int memfd_seal(struct crcore_restore *rs)
+{
+	char e[300];
+	int r = fd_rst_seal(rs->fdr, e, sizeof(e));
+
+	return r < 0 ? fail(rs, r, "%s", e) : 0;
 }
 
 /* In a process of the tree, before the jump: close what is not ours. */
@@ -2441,6 +2540,8 @@ static int tree_run(struct crcore_restore *rs)
 	}
 	if (r == 0)
 		sysv_finish(rs, false); /* every process attached its segments */
+	if (r == 0)
+		r = memfd_seal(rs); /* ... and mapped its memfds */
 	for (size_t k = 0; k < n && r == 0; k++) {
 		__atomic_store_n(&all[k]->plan->ctl.state, RST_ST_GO, __ATOMIC_SEQ_CST);
 		syscall(SYS_futex, &all[k]->plan->ctl.state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
@@ -2642,6 +2743,9 @@ CRCORE_API int crcore_restore__run(struct crcore_restore *rs)
 		goto kill;
 	logf_(rs, "image complete and verified: %" PRIu64 " pages", rs->plan->ctl.pages);
 	sysv_finish(rs, false);
+	r = memfd_seal(rs);
+	if (r < 0)
+		goto kill;
 	__atomic_store_n(&rs->plan->ctl.state, RST_ST_GO, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &rs->plan->ctl.state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	r = wait_state(rs, 1u << RST_ST_PARKED, 60);

@@ -614,7 +614,10 @@ int tree_shm_plan(Crimg__Mm *const *mms, unsigned n, struct tree_shm **ret, unsi
 			uint64_t end = v->pgoff + (v->end - v->start), size;
 			int x;
 
-			if (v->kind != CRIMG__VMA_KIND__VMA_ANON_SHARED || !v->has_shmid)
+			/* a memfd mapped from the process's own fd (Vma.memfd_fd) is
+			 * that fd's object, made once with the fds (docs/fds.md) */
+			if (v->kind != CRIMG__VMA_KIND__VMA_ANON_SHARED || !v->has_shmid ||
+			    v->has_memfd_fd)
 				continue;
 			size = v->has_file_size && v->file_size > end ? v->file_size : end;
 			x = shm_find(o, no, v->dev, v->shmid, sysv);

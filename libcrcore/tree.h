@@ -103,6 +103,7 @@ struct tree_shm {
 	char name[64];          /* memfd:NAME without the prefix, "" otherwise */
 	unsigned nprocs;        /* processes that map it (2 or more) */
 	int fd;                 /* after tree_shm_create, else -1 */
+	bool fds_memfd;         /* fd is the memfd made for a process's fds (restore.c) */
 };
 
 struct Crimg__Mm;

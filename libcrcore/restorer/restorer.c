@@ -329,8 +329,8 @@ static int shared_fd(struct rst_vma *v, int idx)
 		if (vs[k].kind == RST_VMA_ANON_SHARED && vs[k].shmid == v->shmid &&
 		    vs[k].pgoff + (vs[k].end - vs[k].start) > size)
 			size = vs[k].pgoff + (vs[k].end - vs[k].start);
-	if (v->path && str_starts(str(v->path), "memfd:"))
-		name = str(v->path) + 6;
+	if (v->path && str_starts(str(v->path), "/memfd:"))
+		name = str(v->path) + 7; /* the path is "/memfd:NAME" */
 	fd = sys_memfd_create(name, MFD_CLOEXEC);
 	if (fd < 0)
 		die(fd, "memfd_create for the shared mapping at 0x%lx", v->start);

@@ -25,7 +25,7 @@ expect() { # expect CODE REGEX COMMAND...
 for mode in "pipe:fd [0-9]+ is a pipe .* that process [0-9]+ holds too" "socket:fd [0-9]+ is a socket \(TCP" \
 	"pidfd:fd [0-9]+ is a \\[pidfd\\]" \
 	"seccomp:uses seccomp" "pty:fd 0 is a terminal .* --shell-job" \
-	"memfd:fd [0-9]+ is a memfd .* also maps"; do
+	"memfd-big:fd [0-9]+ is a memfd .* of 17825792 bytes, more than 16777216"; do
 	m=${mode%%:*} re=${mode#*:}
 	truncate -s 0 "$tmp/counter"; truncate -s 4096 "$tmp/counter"
 	# pipe: fd 3 is a pipe whose read end another process (ours) holds

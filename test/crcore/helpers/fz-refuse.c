@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fz-refuse - a victim holding something the dump refuses.
- *   fz-refuse COUNTER-FILE pipe|socket|eventfd|pidfd|child|seccomp|pty|memfd|sysv|none
+ *   fz-refuse COUNTER-FILE pipe|socket|eventfd|pidfd|child|seccomp|pty|memfd-big|memfd-huge|sysv|none
+ * (memfd-big: a memfd of 17 MiB, over the cap, that it holds and maps;
+ * memfd-huge: a hugetlb memfd, exit 3 if the kernel has no huge pages)
  * (pipe: a pipe whose read end the caller passes on fd 3 to another process)
  * Sets it up, then counts in the u64 at offset 0 of COUNTER-FILE (offset
  * 8 is set to 1 when ready) until killed.
@@ -65,13 +67,20 @@ int main(int argc, char **argv)
 	} else if (!strcmp(m, "pty")) {
 		if (open("/dev/ptmx", O_RDWR | O_NOCTTY) < 0)
 			return 2;
-	} else if (!strcmp(m, "memfd")) {
-		/* a memfd it also maps (an unmapped one is supported) */
-		int mfd = memfd_create("fz", 0);
+	} else if (!strcmp(m, "memfd-big")) {
+		/* a memfd it holds and maps, larger than the cap (16 MiB) */
+		int mfd = memfd_create("fz-big", 0);
+		char *p;
 
-		if (mfd < 0 || ftruncate(mfd, 4096) < 0 ||
-		    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0) == MAP_FAILED)
+		if (mfd < 0 || ftruncate(mfd, 17 << 20) < 0 ||
+		    (p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0)) == MAP_FAILED)
 			return 2;
+		p[0] = 1;
+	} else if (!strcmp(m, "memfd-huge")) {
+		int mfd = memfd_create("fz-huge", MFD_HUGETLB);
+
+		if (mfd < 0)
+			return 3;
 	} else if (!strcmp(m, "sysv")) {
 		int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
 
