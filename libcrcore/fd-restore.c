@@ -193,8 +193,12 @@ static int open_timerfd(const Crimg__Fd *f, char *err, size_t len)
 			    strerror(errno));
 	its.it_interval.tv_sec = (time_t)(t->interval_ns / 1000000000ull);
 	its.it_interval.tv_nsec = (long)(t->interval_ns % 1000000000ull);
-	if (t->value_ns) {
-		uint64_t v = t->value_ns;
+	/* A periodic timer that expired and was not read yet shows 0 left
+	 * (the kernel moves it on by whole intervals only when the ticks are
+	 * read): given 0 it would be disarmed and tick no more.  Its next
+	 * expiration is within an interval. */
+	if (t->value_ns || (t->interval_ns && t->ticks)) {
+		uint64_t v = t->value_ns ? t->value_ns : t->interval_ns;
 
 		if (t->settime_flags & TFD_TIMER_ABSTIME) {
 			/* the time left, from now, as the absolute time the

@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -159,6 +160,15 @@ static void event_check(void)
 	v = 0;
 	CHECK(read(tper, &v, 8) == 8 && v >= 5, "periodic timerfd: %llu expirations, want >= 5",
 	      (unsigned long long)v);
+	{
+		/* it expired unread before the dump (0 left in fdinfo): it
+		 * must still tick afterwards */
+		struct pollfd p = { tper, POLLIN, 0 };
+
+		v = 0;
+		CHECK(poll(&p, 1, 2000) == 1 && read(tper, &v, 8) == 8 && v >= 1,
+		      "periodic timerfd stopped ticking after the restore");
+	}
 	CHECK(fcntl(tper, F_GETFL) & O_NONBLOCK, "timerfd lost O_NONBLOCK");
 	CHECK(timerfd_gettime(tper, &its) == 0 && its.it_interval.tv_nsec == 10 * 1000000 &&
 	      its.it_interval.tv_sec == 0, "periodic timerfd interval changed");
