@@ -50,4 +50,60 @@ print(sum(t["payload_bytes"] for t in s["types"] if t["name"] == "PAGES_SHARED")
 run ""
 run CRCORE_STAGE_AWAY=1
 [ "$moved" -gt 0 ] || fail "CRCORE_STAGE_AWAY=1: nothing was staged away"
+
+# Bad images (re-encoded with cr-show): a clear error, exit 5 (invalid
+# image), nothing created.  A small tree: a parent and two children
+# sharing 3 MiB.
+rm -f "$tmp"/ready* "$tmp/img" "$tmp/out"
+"$CR_BUILD/test/crcore/helpers/vt-reaper" "$CR_BUILD/test/crcore/helpers/vt-cow" "$tmp" 2 4 </dev/null >"$tmp/out" 2>&1 &
+reaper=$!
+for i in $(seq 1000); do [ -e "$tmp/ready" ] && break; sleep 0.01; done
+[ -e "$tmp/ready" ] || fail "the small victim did not start"
+root=$(cat /proc/$reaper/task/$reaper/children | tr -d ' ')
+r0=$root
+cr-dump -o "$tmp/img" $root 2>"$tmp/err" || fail "dump of the small tree: $(cat "$tmp/err")"
+for i in $(seq 500); do kill -0 $root 2>/dev/null || break; sleep 0.01; done
+root=
+sleep 1000 </dev/null >/dev/null 2>&1 &
+one=$!
+cr-dump -o "$tmp/one" $one 2>"$tmp/err" || fail "dump of one process: $(cat "$tmp/err")"
+cr-show --payload "$tmp/img" >"$tmp/json" || fail "cr-show of the tree image"
+cr-show --payload "$tmp/one" >"$tmp/json1" || fail "cr-show of the one-process image"
+bad() { # $1: what, $2: python editing d (the tree) and d1 (one process), $3: expected message
+	python3 - "$tmp/json" "$tmp/json1" "$tmp/bad.json" <<PY || fail "$1: editing the image"
+import json, sys
+d = json.load(open(sys.argv[1])); d1 = json.load(open(sys.argv[2]))
+recs = d["records"]
+def msg_of(r):
+    r.pop("payload", None); r.pop("len", None); r.pop("csum", None)
+    return r["msg"]
+$2
+json.dump(d, open(sys.argv[3], "w"))
+PY
+	cr-show --encode -i "$tmp/bad.json" -o "$tmp/bad" 2>"$tmp/err" || fail "$1: encode: $(cat "$tmp/err")"
+	cr-assemble -i "$tmp/bad" 2>"$tmp/err"
+	rc=$?
+	[ $rc = 5 ] || fail "$1: cr-assemble exited $rc, not 5: $(cat "$tmp/err")"
+	grep -q "$3" "$tmp/err" || fail "$1: the message does not say '$3': $(cat "$tmp/err")"
+	! kill -0 $r0 2>/dev/null || fail "$1: the root was created anyway"
+	echo "PASS bad image, $1: $(head -1 "$tmp/err")"
+}
+bad "a PAGES_SHARED record missing" '
+i = [k for k, r in enumerate(recs) if r["name"] == "PAGES_SHARED"][0]
+del recs[i]' "in no PAGES_SHARED record"
+bad "an inherited range not page-aligned" '
+m = [r for r in recs if r["name"] == "MM" and r["msg"].get("inherited")][1]
+msg_of(m)["inherited"][0]["start"] += 8' "is not whole pages"
+bad "an MM after a PAGES_SHARED" '
+i = [k for k, r in enumerate(recs) if r["name"] == "PAGES_SHARED"][0]
+j = [k for k, r in enumerate(recs) if r["name"] == "MM"][-1]
+recs.insert(i, recs.pop(j))' "an MM record after the PAGES_SHARED"
+r0=$one
+bad "a PAGES_SHARED in the image of one process" '
+s = [r for r in recs if r["name"] == "PAGES_SHARED"][0]
+r1 = d1["records"]
+i = [k for k, r in enumerate(r1) if r["name"] == "PAGES"][0]
+r1.insert(i, s)
+d = d1' "single process"
+kill -9 $one 2>/dev/null
 exit 0
