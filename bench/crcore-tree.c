@@ -114,12 +114,12 @@ static double pss_kb(long pid)
 	return kb;
 }
 
-/* The sum of Pss of pid and its children, in MiB. */
-static double pss_mib(pid_t pid)
+/* The children of pid (at most max), from /proc; their number. */
+static int children(pid_t pid, long *kids, int max)
 {
 	char path[64], buf[8192], *q, *e;
-	double kb = pss_kb(pid);
 	size_t len;
+	int n = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
@@ -128,13 +128,25 @@ static double pss_mib(pid_t pid)
 	if (f)
 		fclose(f);
 	buf[len] = 0;
-	for (q = buf;; q = e) {
+	for (q = buf; n < max; q = e) {
 		long kid = strtol(q, &e, 10);
 
 		if (e == q)
 			break;
-		kb += pss_kb(kid);
+		kids[n++] = kid;
 	}
+	return n;
+}
+
+/* The sum of Pss of pid and its children, in MiB. */
+static double pss_mib(pid_t pid)
+{
+	long kids[NPROCS];
+	int n = children(pid, kids, NPROCS);
+	double kb = pss_kb(pid);
+
+	for (int i = 0; i < n; i++)
+		kb += pss_kb(kids[i]);
 	return kb / 1024;
 }
 
@@ -209,23 +221,11 @@ static void run(void)
 		       t1 - t0, imgsz / 1e9 / (t1 - t0), pss_mib(r));
 		/* the restored tree: its children, then the root */
 		{
-			char path[64], buf[4096], *q, *e;
-			FILE *f;
-			size_t len;
+			long kids[NPROCS];
+			int n = children(r, kids, NPROCS);
 
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)r, (int)r);
-			f = fopen(path, "re");
-			len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-			if (f)
-				fclose(f);
-			buf[len] = 0;
-			for (q = buf;; q = e) {
-				long kid = strtol(q, &e, 10);
-
-				if (e == q)
-					break;
-				kill((pid_t)kid, SIGKILL);
-			}
+			for (int i = 0; i < n; i++)
+				kill((pid_t)kids[i], SIGKILL);
 			kill(r, SIGKILL);
 			for (int i = 0; i < 2000 && waitpid(-1, NULL, WNOHANG) >= 0; i++)
 				usleep(1000);

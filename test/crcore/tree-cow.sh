@@ -14,14 +14,19 @@
 set -u
 . "$CR_SRC/test/lib/tree.sh"
 
-run() { # $1: "" or an environment setting for cr-assemble
-	local pre=$1 reaper a shared sd
+start() { # $1 children, $2 MiB: vt-cow under vt-reaper; sets $root
+	local reaper
 	rm -f "$tmp"/ready* "$tmp/img" "$tmp/out"
-	"$CR_BUILD/test/crcore/helpers/vt-reaper" "$CR_BUILD/test/crcore/helpers/vt-cow" "$tmp" 4 64 </dev/null >"$tmp/out" 2>&1 &
+	"$CR_BUILD/test/crcore/helpers/vt-reaper" "$CR_BUILD/test/crcore/helpers/vt-cow" "$tmp" $1 $2 </dev/null >"$tmp/out" 2>&1 &
 	reaper=$!
 	for i in $(seq 1000); do [ -e "$tmp/ready" ] && break; sleep 0.01; done
 	[ -e "$tmp/ready" ] || fail "the victim did not start"
 	root=$(cat /proc/$reaper/task/$reaper/children | tr -d ' ')
+}
+
+run() { # $1: "" or an environment setting for cr-assemble
+	local pre=$1 a shared sd
+	start 4 64
 	# a dump that leaves the tree running must not unshare its memory
 	# (reading pages the way that pins them gives the reader's target
 	# its own copy of each)
@@ -54,12 +59,7 @@ run CRCORE_STAGE_AWAY=1
 # Bad images (re-encoded with cr-show): a clear error, exit 5 (invalid
 # image), nothing created.  A small tree: a parent and two children
 # sharing 3 MiB.
-rm -f "$tmp"/ready* "$tmp/img" "$tmp/out"
-"$CR_BUILD/test/crcore/helpers/vt-reaper" "$CR_BUILD/test/crcore/helpers/vt-cow" "$tmp" 2 4 </dev/null >"$tmp/out" 2>&1 &
-reaper=$!
-for i in $(seq 1000); do [ -e "$tmp/ready" ] && break; sleep 0.01; done
-[ -e "$tmp/ready" ] || fail "the small victim did not start"
-root=$(cat /proc/$reaper/task/$reaper/children | tr -d ' ')
+start 2 4
 r0=$root
 cr-dump -o "$tmp/img" $root 2>"$tmp/err" || fail "dump of the small tree: $(cat "$tmp/err")"
 for i in $(seq 500); do kill -0 $root 2>/dev/null || break; sleep 0.01; done
