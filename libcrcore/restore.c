@@ -2395,6 +2395,7 @@ static int tree_run(struct crcore_restore *rs)
 	}
 	for (size_t z = 0; z < rs->nzombies && r == 0; z++)
 		r = tree_pid_free(rs, (pid_t)rs->zombies[z]->pid);
+	logf_(rs, "tree: the pids are free");
 	/* pipes and sockets several processes hold: one fd_rst for all,
 	 * which finds each object's state in any process's FILES and makes
 	 * the object once (docs/fds.md) */
@@ -2427,6 +2428,7 @@ static int tree_run(struct crcore_restore *rs)
 		r = sysv_create(rs);
 	if (r < 0)
 		goto out;
+	logf_(rs, "tree: files opened, plans and areas made");
 	/* the stream: the processes take turns, in the order of their MMs */
 	for (size_t k = 0; k < rs->norder; k++) {
 		struct rst_stream *st = &rs->order[k]->plan->stream;
@@ -2516,6 +2518,7 @@ static int tree_run(struct crcore_restore *rs)
 	}
 	tree_shm_free(objs, nobjs);
 	objs = NULL;
+	logf_(rs, "tree: %zu processes created", n);
 	/* memory, one process after the other */
 	for (size_t k = 0; k < rs->norder && r == 0; k++) {
 		struct crcore_restore *o = rs->order[k];
@@ -2559,6 +2562,7 @@ static int tree_run(struct crcore_restore *rs)
 			warn(rs, "process %d: a POSIX timer got another id than in the image",
 			     (int)all[k]->pid);
 	}
+	logf_(rs, "tree: every process is ready");
 	/* children first: a parent runs once its children are in place */
 	for (size_t k = n; k-- > 0 && r == 0;) {
 		r = resume(all[k]);

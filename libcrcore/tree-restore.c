@@ -7,6 +7,7 @@
  * and reasons: docs/trees.md; interface: tree.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
 
 #include <crimg.h>
@@ -336,6 +338,42 @@ static void ms_sleep(long us)
 	nanosleep(&ts, NULL);
 }
 
+/* The words of tree_ctl are futexes across the processes (MAP_SHARED):
+ * a hundred processes polling them would take the CPUs from the ones
+ * still being created (each fork copies its parent's page tables). */
+static void futex_wait_ms(_Atomic int *w, int val, long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	syscall(SYS_futex, (int *)w, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic int *w)
+{
+	syscall(SYS_futex, (int *)w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* One more task has reached a point the caller waits for. */
+static void count(_Atomic int *v)
+{
+	atomic_fetch_add(v, 1);
+	futex_wake_all(v);
+}
+
+static void set_phase(struct tree_ctl *c, int phase)
+{
+	atomic_store(&c->phase, phase);
+	futex_wake_all(&c->phase);
+}
+
+static uint64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)(t.tv_sec - t0->tv_sec) * 1000 + (uint64_t)((t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
 static __attribute__((noreturn)) void task_fail(struct tree_ctl *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void task_fail(struct tree_ctl *c, const char *fmt, ...)
@@ -348,16 +386,22 @@ static void task_fail(struct tree_ctl *c, const char *fmt, ...)
 		vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
 		va_end(ap);
 	}
+	futex_wake_all(&c->phase);
+	futex_wake_all(&c->created);
+	futex_wake_all(&c->joined);
+	futex_wake_all(&c->done);
 	_exit(1);
 }
 
 /* Waits for the phase (or a failure, then exits). */
 static void task_wait(struct tree_ctl *c, int phase)
 {
-	while (atomic_load(&c->phase) < phase) {
+	int cur;
+
+	while ((cur = atomic_load(&c->phase)) < phase) {
 		if (atomic_load(&c->failed))
 			_exit(1);
-		ms_sleep(100);
+		futex_wait_ms(&c->phase, cur, 50);
 	}
 }
 
@@ -441,7 +485,7 @@ static void task_main(const struct tree_plan *p, struct tree_ctl *c, int i, int 
 		task_fail(c, "PR_SET_CHILD_SUBREAPER in %d: %s", (int)t->pid, strerror(errno));
 	if (create_children(p, c, i, false, idx) >= 0)
 		return;
-	atomic_fetch_add(&c->created, 1);
+	count(&c->created);
 
 	/* phase 1: every task exists; join the groups */
 	task_wait(c, 1);
@@ -452,7 +496,7 @@ static void task_main(const struct tree_plan *p, struct tree_ctl *c, int i, int 
 	/* helpers exit next: their children must survive that (from here
 	 * on a failure is cleaned up by the caller, pid by pid) */
 	prctl(PR_SET_PDEATHSIG, 0);
-	atomic_fetch_add(&c->joined, 1);
+	count(&c->joined);
 
 	/* phase 2: helpers go (each reaped by its creator, its children
 	 * reparented to their subreaper), zombies die */
@@ -470,7 +514,7 @@ static void task_main(const struct tree_plan *p, struct tree_ctl *c, int i, int 
 			ms_sleep(100);
 		}
 	}
-	atomic_fetch_add(&c->done, 1);
+	count(&c->done);
 	if (t->kind == TREE_HELPER)
 		_exit(0);
 	if (t->kind == TREE_ZOMBIE) {
@@ -486,14 +530,18 @@ static void task_main(const struct tree_plan *p, struct tree_ctl *c, int i, int 
 static int wait_count(struct tree_ctl *c, _Atomic int *v, unsigned want, pid_t root,
 		      uint32_t ms, const char *what, char *err, size_t errlen)
 {
-	for (uint64_t us = 0; (unsigned)atomic_load(v) < want; us += 100) {
+	struct timespec t0;
+	int cur;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((unsigned)(cur = atomic_load(v)) < want) {
 		if (atomic_load(&c->failed))
 			return perr(err, errlen, -EPROTO, "%s", c->msg);
 		if (waitpid(root, NULL, WNOHANG) == root)
 			return perr(err, errlen, -ECHILD, "the root %d died while %s", (int)root, what);
-		if (us > (uint64_t)ms * 1000)
+		if (ms_since(&t0) > ms)
 			return perr(err, errlen, -ETIMEDOUT, "timed out while %s", what);
-		ms_sleep(100);
+		futex_wait_ms(v, cur, 10);
 	}
 	return 0;
 }
@@ -548,12 +596,12 @@ int tree_create(const struct tree_plan *p, const struct tree_create_opts *o, int
 	atomic_store(&c->pids[0], root);
 	r = wait_count(c, &c->created, p->n, root, ms, "creating the processes", o->err, o->errlen);
 	if (r == 0) {
-		atomic_store(&c->phase, 1);
+		set_phase(c, 1);
 		r = wait_count(c, &c->joined, p->n, root, ms, "joining the process groups", o->err,
 			       o->errlen);
 	}
 	if (r == 0) {
-		atomic_store(&c->phase, 2);
+		set_phase(c, 2);
 		r = wait_count(c, &c->done, p->n, root, ms, "ending the helpers", o->err, o->errlen);
 	}
 	/* the zombies are zombies, the helpers gone */
@@ -576,6 +624,7 @@ int tree_create(const struct tree_plan *p, const struct tree_create_opts *o, int
 	}
 	if (r < 0) {
 		atomic_store(&c->failed, 1);
+		futex_wake_all(&c->phase);
 		for (unsigned k = 0; k < p->n; k++) {
 			pid_t pid = atomic_load(&c->pids[k]);
 
@@ -586,7 +635,7 @@ int tree_create(const struct tree_plan *p, const struct tree_create_opts *o, int
 		munmap(c, sz);
 		return r;
 	}
-	atomic_store(&c->phase, 3);
+	set_phase(c, 3);
 	munmap(c, sz);
 	*idx = -1;
 	return 0;
