@@ -13,9 +13,12 @@
 #    themselves: r and a read the PING typed for each and answer; r
 #    exits 42 once every child passed, which cr-assemble --wait returns.
 # 2. a bash pipeline, `while read l; do echo "got $l"; done | tr a-z
-#    A-Z; exit 7`: the same restore; the three processes in cr-assemble's
-#    group and session; "ping" typed at the new terminal comes out as
-#    "GOT PING", an EOF ends the pipeline and cr-assemble exits 7.
+#    A-Z; exit 7`, as a job of an interactive shell: bash leads its group,
+#    the terminal's foreground one, in the session of the "shell" (the
+#    pty's session leader, which waits for it).  The same dump and
+#    restore; the three processes in cr-assemble's group and session;
+#    "ping" typed at the new terminal comes out as "GOT PING", an EOF
+#    ends the pipeline and cr-assemble exits 7.
 set -u
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
 [ -x /usr/bin/python3 ] || { echo "SKIP: python3 is needed to drive the terminals"; exit 77; }
@@ -99,7 +102,8 @@ def start(argv):
     pids.append(v)
     return v, t
 
-def dump(v, tree):
+def dump(v, tree, parent=None):
+    """parent: our child that waits for v (v itself if None)"""
     # without --shell-job: refused, naming it, the tree runs on
     r = subprocess.run(["cr-dump", "-o", img, str(v)], capture_output=True, text=True)
     if r.returncode != 4 or "--shell-job" not in r.stderr:
@@ -110,8 +114,9 @@ def dump(v, tree):
     r = subprocess.run(["cr-dump", "--shell-job", "-o", img, str(v)], capture_output=True, text=True)
     if r.returncode != 0:
         fail("cr-dump --shell-job failed: " + r.stderr.strip())
-    os.waitpid(v, 0)
-    pids.remove(v)
+    parent = parent or v
+    os.waitpid(parent, 0)
+    pids.remove(parent)
     for p in tree:
         if not gone(p):
             fail("process %d is still there after the dump" % p)
@@ -205,12 +210,28 @@ try:
     os.close(t1)
     os.close(t2)
 
-    # ---- 2. a bash pipeline ----------------------------------------------------
+    # ---- 2. a bash pipeline, a job of an interactive shell ---------------------
+    # the session leader on the terminal plays the shell: the job leads
+    # its group (the terminal's foreground group), not the session
     os.unlink(out)
     script = 'echo READY > %s; while read l; do echo "got $l"; done | tr a-z A-Z; exit 7' % out
-    v, t1 = start(["/bin/bash", "-c", script])
+    sh, t1 = pty.fork()
+    if sh == 0:
+        os.closerange(3, 4096)
+        j = os.fork()
+        if j == 0:
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+            os.tcsetpgrp(0, os.getpid())
+            signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+            os.execv("/bin/bash", ["bash", "-c", script])
+        os.waitpid(j, 0)
+        os._exit(0)
+    pids.append(sh)
     if not has_line("READY"):
         fail("bash did not get ready")
+    v = children(sh)[0]
+    others.append(v)
     end = time.time() + 10
     while len(children(v)) < 2 and time.time() < end:
         time.sleep(0.05)
@@ -218,8 +239,11 @@ try:
     others.extend(kids)
     if len(kids) != 2:
         fail("bash has children %r, want the two of the pipeline" % kids)
+    st = stat(v)
+    if st[2] != v or st[3] != sh:
+        fail("bash %d: pgid %d sid %d, want %d %d" % (v, st[2], st[3], v, sh))
     time.sleep(0.3)  # let them reach read and tr's read
-    dump(v, [v] + kids)
+    dump(v, [v] + kids, sh)
     a, t2 = restore(v, [v] + kids)
     check_shape(a, dict([(v, (a, "A", "A"))] + [(k, (v, "A", "A")) for k in kids]))
     os.write(t2, b"ping\n")
