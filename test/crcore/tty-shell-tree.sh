@@ -56,8 +56,11 @@ def has_line(line, secs=5.0):
         time.sleep(0.05)
     return False
 
+pending = {}  # what came from a terminal after the last thing looked for
+
 def read_until(fd, what, secs=5.0):
-    buf, end = b"", time.time() + secs
+    """reads fd until what comes; keeps what followed it for the next call"""
+    buf, end = pending.pop(fd, b""), time.time() + secs
     while what not in buf and time.time() < end:
         r, _, _ = select.select([fd], [], [], 0.1)
         if r:
@@ -65,7 +68,11 @@ def read_until(fd, what, secs=5.0):
                 buf += os.read(fd, 1024)
             except OSError:
                 break
-    return what in buf, buf
+    if what in buf:
+        i = buf.index(what) + len(what)
+        pending[fd] = buf[i:]
+        return True, buf[:i]
+    return False, buf
 
 def stat(p):
     """(state, ppid, pgid, sid) of p, or None"""
