@@ -2456,7 +2456,9 @@ static int tree_run(struct crcore_restore *rs)
 			.comm = p->comm,
 		};
 	}
-	r = tree_plan_build(procs, (unsigned)np, &plan, err, sizeof(err));
+	r = tree_plan_build(procs, (unsigned)np,
+			    rs->flags & CRCORE_RESTORE_SHELL_JOB ? TREE_SHELL_JOB : 0, &plan, err,
+			    sizeof(err));
 	if (r < 0) {
 		r = fail(rs, r, "%s", err);
 		goto out;

@@ -51,6 +51,7 @@ struct builder {
 	unsigned n;
 	struct tree_plan *p;
 	int *task_of;           /* procs index -> task index, -1 not placed yet */
+	bool shell_job;         /* TREE_SHELL_JOB */
 	char *err;
 	size_t errlen;
 };
@@ -101,12 +102,20 @@ static pid_t born_sid(const struct tree_plan *p, int i)
 }
 
 /* The image's session id as the plan sees it: the root's session is the
- * caller's when the root does not lead it. */
+ * caller's when the root does not lead it, or always for a shell job. */
 static pid_t sess(const struct builder *b, pid_t sid)
 {
 	const struct tree_proc *r = &b->procs[0];
 
-	return sid == r->sid && r->sid != r->pid ? 0 : sid;
+	return sid == r->sid && (r->sid != r->pid || b->shell_job) ? 0 : sid;
+}
+
+/* The same for a process group. */
+static pid_t grp(const struct builder *b, pid_t pgid)
+{
+	const struct tree_proc *r = &b->procs[0];
+
+	return pgid == r->pgid && (r->pgid != r->pid || b->shell_job) ? 0 : pgid;
 }
 
 /* The nearest ancestor of task i (itself included) that is a subreaper,
@@ -131,7 +140,7 @@ static int place(struct builder *b, unsigned k)
 	};
 	int pp = find_proc(b, pr->ppid), par, r;
 
-	t.pgid = pr->pgid == b->procs[0].pgid && b->procs[0].pgid != b->procs[0].pid ? 0 : pr->pgid;
+	t.pgid = grp(b, pr->pgid);
 	if (pp < 0 || b->task_of[pp] < 0)
 		return perr(b->err, b->errlen, -EINVAL, "process %d: its parent %d is not in the image",
 			    (int)pr->pid, (int)pr->ppid);
@@ -237,13 +246,16 @@ static int group_helpers(struct builder *b)
 	return 0;
 }
 
-int tree_plan_build(const struct tree_proc *procs, unsigned n, struct tree_plan **ret,
-		    char *err, size_t errlen)
+int tree_plan_build(const struct tree_proc *procs, unsigned n, unsigned flags,
+		    struct tree_plan **ret, char *err, size_t errlen)
 {
-	struct builder b = { .procs = procs, .n = n, .err = err, .errlen = errlen };
+	struct builder b = { .procs = procs, .n = n, .err = err, .errlen = errlen,
+			     .shell_job = flags & TREE_SHELL_JOB };
 	unsigned placed = 0;
 	int r;
 
+	if (flags & ~TREE_SHELL_JOB)
+		return perr(err, errlen, -EINVAL, "unknown flags %#x", flags);
 	if (!n)
 		return perr(err, errlen, -EINVAL, "no process");
 	if (procs[0].zombie)
@@ -263,9 +275,11 @@ int tree_plan_build(const struct tree_proc *procs, unsigned n, struct tree_plan 
 	b.p->nprocs = n;
 	{
 		const struct tree_proc *rt = &procs[0];
+		/* a shell job's root leads nothing: it joins the caller's
+		 * session and group (sess and grp give 0) */
 		struct tree_task t = { .pid = rt->pid, .kind = TREE_PROC, .creator = -1, .proc = 0,
-				       .setsid = rt->sid == rt->pid, .sid = sess(&b, rt->sid),
-				       .pgid = rt->pgid == rt->pid ? rt->pid : 0,
+				       .setsid = rt->sid == rt->pid && !b.shell_job,
+				       .sid = sess(&b, rt->sid), .pgid = grp(&b, rt->pgid),
 				       .subreaper = rt->subreaper };
 
 		r = add_task(&b, &t);

@@ -6,7 +6,7 @@
  * The restore of a tree in two calls:
  *
  *     struct tree_plan *p;
- *     r = tree_plan_build(procs, n, &p, err, sizeof(err));
+ *     r = tree_plan_build(procs, n, flags, &p, err, sizeof(err));
  *             // who creates whom, in which order, and the helpers that
  *             // stand in for dead session and group leaders; refuses a
  *             // shape that cannot be recreated, nothing is created yet
@@ -70,10 +70,19 @@ struct tree_plan {
 	unsigned nprocs;
 };
 
+/* tree_plan_build flags.  TREE_SHELL_JOB: the tree is a shell job
+ * (CRCORE_RESTORE_SHELL_JOB, docs/ttys.md): the root's session and
+ * process group are the caller's even when the root led them, so the
+ * root joins the caller's session and group, and so does every process
+ * that was in them; groups and sessions that other processes of the
+ * tree made are made again as usual.  Without it, they are the caller's
+ * only when the root did not lead them. */
+#define TREE_SHELL_JOB 0x1u
+
 /* Builds the plan; procs[0] is the root (created by the caller).
  * -EOPNOTSUPP with a message for a shape we cannot recreate, -EINVAL for
- * an inconsistent one, -ENOMEM. */
-CRCORE_LOCAL int tree_plan_build(const struct tree_proc *procs, unsigned n,
+ * an inconsistent one or unknown flags, -ENOMEM. */
+CRCORE_LOCAL int tree_plan_build(const struct tree_proc *procs, unsigned n, unsigned flags,
 				 struct tree_plan **ret, char *err, size_t errlen);
 CRCORE_LOCAL void tree_plan_free(struct tree_plan *p);
 

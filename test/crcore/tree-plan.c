@@ -11,6 +11,9 @@
  *   creating Q) - Q (still in R's session, in a group whose leader is
  *   gone); Z a zombie killed by SIGKILL that leads a group, M in Z's group.
  *   Each checks itself; Z's exit code is 9; no helper is left.
+ * - a shell job (TREE_SHELL_JOB): the root led its session and group,
+ *   yet it and the processes in them join the caller's; a group and a
+ *   session other processes made are made again.
  * - shared memory: which objects several processes map (tree_shm_plan)
  *   and their memfds (tree_shm_create).
  */
@@ -42,7 +45,7 @@ static void refused(const struct tree_proc *pr, unsigned n, const char *want)
 {
 	struct tree_plan *p = NULL;
 	char err[256] = "";
-	int r = tree_plan_build(pr, n, &p, err, sizeof(err));
+	int r = tree_plan_build(pr, n, 0, &p, err, sizeof(err));
 
 	if (r >= 0)
 		t_fail("planned a shape that should be refused (%s)", want);
@@ -64,7 +67,7 @@ static void plans(void)
 		{ .pid = 13, .ppid = 11, .pgid = 15, .sid = 10 },
 	};
 
-	if (tree_plan_build(a, 4, &p, err, sizeof(err)) < 0)
+	if (tree_plan_build(a, 4, 0, &p, err, sizeof(err)) < 0)
 		t_fail("plan a: %s", err);
 	t_assert(p->n == 5);
 	t_assert(task(p, 11)->setsid && !task(p, 11)->pre_setsid);
@@ -74,6 +77,23 @@ static void plans(void)
 	/* the helper comes before its members */
 	t_assert(task(p, 15) < task(p, 12) && task(p, 15) < task(p, 13));
 	tree_plan_free(p);
+
+	/* the same tree as a shell job: R joins the caller's session and
+	 * group (0), so does Q, left in R's old session; P's session and the
+	 * group of the dead leader 15 are made as before */
+	if (tree_plan_build(a, 4, TREE_SHELL_JOB, &p, err, sizeof(err)) < 0)
+		t_fail("plan a as a shell job: %s", err);
+	t_assert(p->n == 5);
+	t_assert(!task(p, 10)->setsid && task(p, 10)->sid == 0 && task(p, 10)->pgid == 0);
+	t_assert(task(p, 11)->setsid && task(p, 11)->pgid == 11);
+	t_assert(task(p, 12)->pre_setsid && task(p, 12)->sid == 0 && task(p, 12)->pgid == 15);
+	t_assert(task(p, 15)->kind == TREE_HELPER && task(p, 15)->sid == 0);
+	tree_plan_free(p);
+	{
+		struct tree_plan *q = NULL;
+
+		t_assert(tree_plan_build(a, 4, 0x80, &q, err, sizeof(err)) == -EINVAL && !q);
+	}
 
 	/* a session whose leader is alive elsewhere */
 	{
@@ -94,7 +114,7 @@ static void plans(void)
 
 		refused(c, 2, "parent 30 is not a child subreaper");
 		c[0].subreaper = true;
-		if (tree_plan_build(c, 2, &p, err, sizeof(err)) < 0)
+		if (tree_plan_build(c, 2, 0, &p, err, sizeof(err)) < 0)
 			t_fail("plan c: %s", err);
 		t_assert(task(p, 31)->kind == TREE_HELPER && task(p, 31)->setsid);
 		t_assert(p->t[task(p, 32)->creator].pid == 31);
@@ -178,38 +198,39 @@ static pid_t free_pids(unsigned n)
 	t_skip("no run of %u free pids", n);
 }
 
-static void create(void)
+/* Creates pr with tree_create and checks every process: its pid, parent,
+ * group and session as in pr, where a want_* of 0 (shell jobs) means the
+ * caller's. */
+static void create_tree(const char *what, const struct tree_proc *pr, unsigned n, unsigned flags,
+			const pid_t *want_pgid, const pid_t *want_sid, pid_t helper)
 {
-	pid_t b = free_pids(8);
-	struct tree_proc pr[] = {
-		{ .pid = b, .ppid = getpid(), .pgid = b, .sid = b, .subreaper = true },
-		{ .pid = b + 1, .ppid = b, .pgid = b + 1, .sid = b + 1 },
-		{ .pid = b + 2, .ppid = b + 1, .pgid = b + 3, .sid = b },
-		{ .pid = b + 4, .ppid = b, .pgid = b + 4, .sid = b, .zombie = true, .exit_status = SIGKILL },
-		{ .pid = b + 5, .ppid = b, .pgid = b + 4, .sid = b },
-	};
-	unsigned n = sizeof(pr) / sizeof(pr[0]);
 	struct tree_create_opts o;
 	struct tree_plan *p;
 	struct result *res;
 	char err[256] = "";
+	unsigned nlive = 0;
+	pid_t our_pgid = getpgid(0), our_sid = getsid(0); /* copied into every process */
 	int idx, r;
 
-	if (tree_plan_build(pr, n, &p, err, sizeof(err)) < 0)
-		t_fail("plan: %s", err);
+	if (tree_plan_build(pr, n, flags, &p, err, sizeof(err)) < 0)
+		t_fail("plan %s: %s", what, err);
+	for (unsigned k = 0; k < n; k++)
+		nlive += !pr[k].zombie;
 	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	t_assert(res != MAP_FAILED);
 	o = (struct tree_create_opts){ .err = err, .errlen = sizeof(err) };
 	r = tree_create(p, &o, &idx);
 	if (r == 0 && idx >= 0) {
 		const struct tree_proc *me = &pr[idx];
+		pid_t pg = want_pgid[idx] ? want_pgid[idx] : our_pgid;
+		pid_t sd = want_sid[idx] ? want_sid[idx] : our_sid;
 
-		if (getpid() != me->pid || getppid() != me->ppid || getpgid(0) != me->pgid ||
-		    getsid(0) != me->sid)
+		if (getpid() != me->pid || getppid() != me->ppid || getpgid(0) != pg ||
+		    getsid(0) != sd)
 			snprintf(res->line[idx], 160,
 				 "FAIL %d: pid %d ppid %d (want %d) pgid %d (want %d) sid %d (want %d)",
 				 (int)me->pid, (int)getpid(), (int)getppid(), (int)me->ppid,
-				 (int)getpgid(0), (int)me->pgid, (int)getsid(0), (int)me->sid);
+				 (int)getpgid(0), (int)pg, (int)getsid(0), (int)sd);
 		else
 			snprintf(res->line[idx], 160, "PASS %d", (int)me->pid);
 		atomic_fetch_add(&res->done, 1);
@@ -217,8 +238,8 @@ static void create(void)
 			pause();
 	}
 	if (r < 0)
-		t_fail("tree_create: %s", err);
-	for (int i = 0; i < 500 && atomic_load(&res->done) < 4; i++)
+		t_fail("tree_create %s: %s", what, err);
+	for (int i = 0; i < 500 && (unsigned)atomic_load(&res->done) < nlive; i++)
 		msleep(10);
 	r = 0;
 	for (unsigned k = 0; k < n; k++) {
@@ -232,19 +253,56 @@ static void create(void)
 			}
 			continue;
 		}
-		t_log("%s", res->line[k][0] ? res->line[k] : "FAIL: a process did not report");
+		t_log("%s: %s", what, res->line[k][0] ? res->line[k] : "FAIL: a process did not report");
 		if (strncmp(res->line[k], "PASS", 4))
 			r = -1;
 	}
-	if (state_of(b + 3, NULL))
-		t_log("FAIL: helper %d is still there", (int)(b + 3)), r = -1;
+	if (helper && state_of(helper, NULL))
+		t_log("FAIL: helper %d is still there", (int)helper), r = -1;
 	for (unsigned k = 0; k < n; k++)
 		kill(pr[k].pid, SIGKILL);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
+	munmap(res, sizeof(*res));
 	tree_plan_free(p);
 	if (r < 0)
-		t_fail("the tree did not come back as planned");
+		t_fail("the tree %s did not come back as planned", what);
+}
+
+static void create(void)
+{
+	pid_t b = free_pids(8);
+	struct tree_proc pr[] = {
+		{ .pid = b, .ppid = getpid(), .pgid = b, .sid = b, .subreaper = true },
+		{ .pid = b + 1, .ppid = b, .pgid = b + 1, .sid = b + 1 },
+		{ .pid = b + 2, .ppid = b + 1, .pgid = b + 3, .sid = b },
+		{ .pid = b + 4, .ppid = b, .pgid = b + 4, .sid = b, .zombie = true, .exit_status = SIGKILL },
+		{ .pid = b + 5, .ppid = b, .pgid = b + 4, .sid = b },
+	};
+	pid_t pg[5], sd[5];
+
+	for (unsigned k = 0; k < 5; k++)
+		pg[k] = pr[k].pgid, sd[k] = pr[k].sid;
+	create_tree("vt", pr, 5, 0, pg, sd, b + 3);
+}
+
+/* A shell job: R led its session and group on the caller's terminal;
+ * A stayed in R's group, B made a group of its own in R's session with
+ * C in it, D a session of its own.  R and A join our session and group,
+ * B and C our session in B's group, D leads its session. */
+static void create_shell_job(void)
+{
+	pid_t b = free_pids(8);
+	struct tree_proc pr[] = {
+		{ .pid = b, .ppid = getpid(), .pgid = b, .sid = b },
+		{ .pid = b + 1, .ppid = b, .pgid = b, .sid = b },
+		{ .pid = b + 2, .ppid = b, .pgid = b + 2, .sid = b },
+		{ .pid = b + 3, .ppid = b + 2, .pgid = b + 2, .sid = b },
+		{ .pid = b + 4, .ppid = b, .pgid = b + 4, .sid = b + 4 },
+	};
+	pid_t pg[5] = { 0, 0, b + 2, b + 2, b + 4 }, sd[5] = { 0, 0, 0, 0, b + 4 };
+
+	create_tree("shell job", pr, 5, TREE_SHELL_JOB, pg, sd, 0);
 }
 
 /* Which shared memory objects the tree must create once. */
@@ -301,6 +359,7 @@ int main(void)
 	plans();
 	shared();
 	create();
+	create_shell_job();
 	printf("PASS\n");
 	return 0;
 }

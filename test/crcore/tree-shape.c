@@ -192,7 +192,7 @@ int main(void)
 	}
 	nkill = 0;
 
-	r = tree_plan_build(procs, nprocs, &plan, err, sizeof(err));
+	r = tree_plan_build(procs, nprocs, 0, &plan, err, sizeof(err));
 	if (r < 0)
 		t_fail("plan: %s", err);
 	for (unsigned i = 0; i < plan->n; i++) {
