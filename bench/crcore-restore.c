@@ -181,6 +181,7 @@ int main(void)
 		if (restore(img, out, v, &rss, &rs) != 0) {
 			printf("restore: cr-assemble failed\n");
 			unlink(img);
+			unlink(out);
 			return 0;
 		}
 		if (raw < best_raw)
@@ -189,6 +190,7 @@ int main(void)
 			best_rs = rs;
 		rss_big = rss > rss_big ? rss : rss_big;
 		unlink(img);
+		unlink(out); /* the victim's output */
 	}
 	printf("raw      read %.0f MiB from tmpfs into fresh memory: %.2f GB/s\n",
 	       st.st_size / 1048576.0, st.st_size / best_raw / 1e9);
@@ -199,10 +201,12 @@ int main(void)
 		if (!v || restore(timg, tout, v, &rss, &tiny[i]) != 0) {
 			printf("tiny: failed\n");
 			unlink(timg);
+			unlink(tout);
 			return 0;
 		}
 		rss_tiny = rss > rss_tiny ? rss : rss_tiny;
 		unlink(timg);
+		unlink(tout);
 	}
 	for (int i = 1; i < 7; i++)
 		for (int j = i; j > 0 && tiny[j] < tiny[j - 1]; j--) {
