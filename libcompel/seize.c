@@ -167,6 +167,16 @@ static int seize_thread(struct compel_thread *t)
 	if (xptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
 		err = -errno;
 		if (err == -EPERM) {
+			char state;
+
+			/* EPERM is also what a task that has just exited gives
+			 * (exit_state set): it is gone, not forbidden */
+			if (read_state(t->proc->pid, t->tid, &state) < 0 || state == 'Z' || state == 'X') {
+				pr_debug("thread %d exited before the seize", t->tid);
+				return -ESRCH;
+			}
+		}
+		if (err == -EPERM) {
 			/* EPERM is also what a traced-by-another task gives */
 			char path[64], buf[1024];
 			int fd;

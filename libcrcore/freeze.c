@@ -24,6 +24,7 @@
 #include "fd.h"
 
 #define PF_KTHREAD 0x00200000ull
+#define PF_EXITING 0x00000004ull
 
 int fmt_err(char *buf, size_t len, int err, const char *fmt, ...)
 {
@@ -238,11 +239,29 @@ struct tree_check {
 	size_t len;
 };
 
+/* A process that exited, or is on its way out, while we looked at it. */
+static bool gone(pid_t pid)
+{
+	struct proc_stat st;
+
+	return proc_stat_read(pid, 0, &st) < 0 || st.state == 'Z' || st.state == 'X' ||
+	       (st.f[9] & PF_EXITING);
+}
+
 static int check_one(pid_t pid, void *arg)
 {
 	struct tree_check *c = arg;
+	int r = check_process(pid, c->traced_ok, c->why, c->len);
 
-	return check_process(pid, c->traced_ok, c->why, c->len);
+	/* a descendant that ends meanwhile (a shell's short-lived command)
+	 * is not ours to refuse: the seize skips it, and its zombie, if it
+	 * is one by then, is dumped as such */
+	if (r < 0 && gone(pid)) {
+		if (c->why && c->len)
+			c->why[0] = 0;
+		return 0;
+	}
+	return r;
 }
 
 /* The root and every live descendant (zombies are dumped as such). */
