@@ -410,6 +410,18 @@ static int write_thread(struct crcore_dump *d, struct crimg_writer *w, struct co
 			m.altstack = &as;
 		}
 	}
+	{
+		/* read from here: get_robust_list takes any thread we may trace */
+		void *head = NULL;
+		size_t len = 0;
+
+		if (syscall(SYS_get_robust_list, tid, &head, &len) == 0 && head) {
+			m.has_robust_list = 1;
+			m.robust_list = (uint64_t)(uintptr_t)head;
+			m.has_robust_list_len = 1;
+			m.robust_list_len = len;
+		}
+	}
 	if (dump_rsys(d, t, __NR_prctl, PR_GET_PDEATHSIG, scratch, 0, 0) == 0) {
 		int v;
 

@@ -1096,6 +1096,12 @@ static int build_threads(struct crcore_restore *rs)
 		}
 		if (m->has_clear_child_tid)
 			t.clear_child_tid = m->clear_child_tid;
+		if (m->has_pdeathsig && m->pdeathsig > 0 && m->pdeathsig <= RST_MAX_SIG)
+			t.pdeathsig = m->pdeathsig;
+		if (m->has_robust_list && m->has_robust_list_len && m->robust_list) {
+			t.robust_head = m->robust_list;
+			t.robust_len = m->robust_list_len;
+		}
 		if (m->altstack) {
 			t.has_altstack = 1;
 			t.altstack_sp = m->altstack->sp;
@@ -1627,6 +1633,9 @@ static int build_plan(struct crcore_restore *rs)
 	pl->stream = rs->stream;
 	pl->stream.fd = rs->stream_fd;
 	pl->vdso_proxy = !!(rs->flags & CRCORE_RESTORE_VDSO_PROXY);
+	/* the parent-death signal: only where the parent is the image's
+	 * (not the root, whose parent is cr-assemble: docs/restore.md) */
+	pl->keep_pdeathsig = rs->top != NULL;
 
 	blob_len = (blob_size() + PAGE - 1) & ~(PAGE - 1);
 	plan_len = (rs->pb_len + PAGE - 1) & ~(PAGE - 1);
@@ -1904,13 +1913,16 @@ static int inject(struct crcore_restore *rs, pid_t tid, long nr, uint64_t a, uin
 
 /* Inside the main thread: the parent-death signal that kept the half-built
  * process from outliving us goes (the threads are ours through ptrace
- * with PTRACE_O_EXITKILL now), then the restorer area is unmapped. */
+ * with PTRACE_O_EXITKILL now), or becomes the image's in a process of a
+ * tree under its own parent; then the restorer area is unmapped. */
 static int unmap_area(struct crcore_restore *rs, pid_t tid)
 {
+	const struct rst_thread *t0 = RST_PTR(rs->plan, rs->plan->threads);
 	int64_t v = 0;
 	int st, ret;
 
-	ret = inject(rs, tid, __NR_prctl, PR_SET_PDEATHSIG, 0, &v);
+	ret = inject(rs, tid, __NR_prctl, PR_SET_PDEATHSIG,
+		     rs->plan->keep_pdeathsig ? t0->pdeathsig : 0, &v);
 	if (ret < 0)
 		return ret;
 	if (v < 0)

@@ -133,6 +133,7 @@ struct rst_thread {
 	uint64_t stack_top;               /* restorer stack (absolute address) */
 	uint32_t started;                 /* set by the thread when it runs */
 	uint32_t pad;
+	uint64_t robust_head, robust_len; /* set_robust_list, if robust_len */
 };
 
 struct rst_creds {
@@ -225,6 +226,8 @@ struct rst_plan {
 	uint32_t timerslack_ns, has_timerslack;
 	uint32_t has_creds;
 	uint32_t vdso_proxy;              /* 1: use the vDSO proxy even if the vDSO matches (tests) */
+	uint32_t keep_pdeathsig;          /* 1: a process of a tree under its own parent */
+	uint32_t pad2;
 	struct rst_vdso cur_vdso;         /* the kernel's, in the new process now */
 	struct rst_vdso img_vdso;         /* the image's */
 	struct rst_stream stream;

@@ -1181,7 +1181,19 @@ static void thread_setup(struct rst_thread *t, int main)
 			die(r, "set the signal stack of thread %u", t->tid);
 	}
 	sys_set_tid_address(t->clear_child_tid);
+	if (t->robust_len) {
+		/* the kernel releases the thread's robust mutexes at its exit */
+		r = sys_set_robust_list(t->robust_head, t->robust_len);
+		if (r < 0)
+			die(r, "set the robust futex list of thread %u", t->tid);
+	}
 	set_creds();
+	/* after the credentials, whose change clears it */
+	if (P->keep_pdeathsig && t->pdeathsig) {
+		r = sys_prctl(PR_SET_PDEATHSIG, t->pdeathsig, 0, 0, 0);
+		if (r < 0)
+			die(r, "set the parent-death signal of thread %u", t->tid);
+	}
 	if (P->no_new_privs) {
 		r = sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		if (r < 0)

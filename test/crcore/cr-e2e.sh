@@ -103,7 +103,7 @@ run() { # VICTIM MODE
 command -v setpriv >/dev/null || { echo "setpriv is missing"; exit 77; }
 modes="kill exec leave pipe nobody proxy"
 command -v zstd >/dev/null && modes="$modes zstd"
-for vic in v-basic v-threads v-misc v-files; do
+for vic in v-basic v-threads v-misc v-files v-robust; do
 	for mode in $modes; do
 		run "$vic" "$mode"
 	done

@@ -16,7 +16,8 @@
  *  - that the memory is still shared: Shared_Dirty of the region in
  *    /proc/self/smaps covers the pages nobody wrote since the fork
  *    (a restore that gave every process its own copy shows 0 there);
- * then each child writes into every page of the shared part (copy on
+ * then each child checks its parent-death signal (SIGUSR2, set after
+ * the fork), writes into every page of the shared part (copy on
  * write must still work), checks its copy, prints "PASS child K" and
  * exits 0; the parent waits for every child (exit 0) and checks that its
  * own contents did not change, then prints "PASS parent".
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,11 +152,22 @@ int main(int argc, char **argv)
 			char name[32];
 
 			snprintf(who, sizeof(who), "child %u", k);
+			/* kept by the restore for a process under its own parent */
+			if (prctl(PR_SET_PDEATHSIG, SIGUSR2) < 0)
+				die("PR_SET_PDEATHSIG");
 			for (size_t i = 0; i < MIB / 8; i++)
 				mem[i] = word(i, k);
 			snprintf(name, sizeof(name), "ready.%u", k);
 			put(name, "1\n");
 			wait_usr1();
+			{
+				int sig = 0;
+
+				if (prctl(PR_GET_PDEATHSIG, &sig) < 0 || sig != SIGUSR2) {
+					printf("FAIL %s: parent-death signal %d, not SIGUSR2\n", who, sig);
+					exit(1);
+				}
+			}
 			check(k, 0);
 			kb = shared_kb();
 			if (kb < need) {
