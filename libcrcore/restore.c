@@ -1001,7 +1001,7 @@ static int build_inherit(struct crcore_restore *rs)
 	Crimg__Mm *mm = rs->mm;
 	struct rst_inherit *in = NULL;
 	struct rst_range *kp = NULL;
-	size_t n = 0, nk = 0, cap = mm->n_inherited + top->nstaged;
+	size_t n = 0, nk = 0, kk = 0, cap = mm->n_inherited + top->nstaged;
 	uint64_t prev = 0;
 	uint32_t off, koff;
 	int r = 0;
@@ -1031,7 +1031,10 @@ static int build_inherit(struct crcore_restore *rs)
 			goto out;
 		}
 		prev = pr->end;
-		for (size_t k = 0; k < top->nstaged && s < pr->end; k++) {
+		/* both in address order: the records before s are done with */
+		while (kk < top->nstaged && top->staged[kk].addr + top->staged[kk].len <= s)
+			kk++;
+		for (size_t k = kk; k < top->nstaged && s < pr->end; k++) {
 			const struct staged *g = &top->staged[k];
 			uint64_t e = pr->end < g->addr + g->len ? pr->end : g->addr + g->len;
 
