@@ -269,11 +269,10 @@ out:
 
 /* ---- files ------------------------------------------------------------- */
 
-#define MAX_FDS 4096
-
 struct fdent {
 	Crimg__Fd fd;
-	char path[4096];
+	char *link;     /* /proc/PID/fd/N as read (fd-dump.c parses it) */
+	char *path;     /* Fd.path: the link, without " (deleted)" */
 };
 
 static int fd_cmp(const void *a, const void *b)
@@ -332,10 +331,11 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 	struct fdent *e = NULL;
 	struct fd_dump *fdd = NULL;
 	Crimg__Fd **ptrs = NULL;
+	const char **links = NULL;
 	bool *first = NULL;
-	char dpath[64];
+	char dpath[64], link[4096];
 	struct dirent *de;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	DIR *dir;
 	int r = 0;
 
@@ -343,12 +343,6 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 	dir = opendir(dpath);
 	if (!dir)
 		return dump_err(d, -errno, "cannot list %s: %s", dpath, strerror(errno));
-	e = calloc(MAX_FDS, sizeof(*e));
-	ptrs = calloc(MAX_FDS, sizeof(*ptrs));
-	if (!e || !ptrs) {
-		r = -ENOMEM;
-		goto out;
-	}
 	while ((de = readdir(dir))) {
 		struct fdent *x;
 		char p[128], *info, *q, rel[32];
@@ -358,20 +352,37 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (n == MAX_FDS) {
-			r = dump_err(d, -EOPNOTSUPP, "process %d has more than %d fds", (int)d->pid,
-				     MAX_FDS);
-			goto out;
+		if (n == cap) {
+			struct fdent *ne = realloc(e, (cap = cap ? cap * 2 : 64) * sizeof(*ne));
+
+			if (!ne) {
+				r = -ENOMEM;
+				goto out;
+			}
+			e = ne;
 		}
 		x = &e[n];
 		x->fd = (Crimg__Fd)CRIMG__FD__INIT;
 		x->fd.fd = atoi(de->d_name);
+		x->link = x->path = NULL;
 		snprintf(rel, sizeof(rel), "fd/%d", x->fd.fd);
-		if (proc_readlink(d->pid, rel, x->path, sizeof(x->path)) < 0)
+		if (proc_readlink(d->pid, rel, link, sizeof(link)) < 0)
 			continue;
+		x->link = strdup(link);
+		x->path = strdup(link);
+		if (!x->link || !x->path) {
+			free(x->link);
+			free(x->path);
+			r = -ENOMEM;
+			goto out;
+		}
 		snprintf(p, sizeof(p), "%s/%d", dpath, x->fd.fd);
-		if (stat(p, &st) < 0)
+		if (stat(p, &st) < 0) {
+			/* closed meanwhile (an fd of ours, or a thread's) */
+			free(x->link);
+			free(x->path);
 			continue;
+		}
 		info = proc_read("/proc/%d/fdinfo/%d", (int)d->pid, x->fd.fd);
 		if (info) {
 			q = strstr(info, "pos:");
@@ -417,10 +428,18 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 			x->fd.has_size = 1;
 			x->fd.size = (uint64_t)st.st_size;
 		}
-		if (x->path[0] == '/')
-			x->fd.path = x->path;
-		ptrs[n] = &x->fd;
 		n++;
+	}
+	/* e moves no more: point into it */
+	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	if (!ptrs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].path[0] == '/')
+			e[i].fd.path = e[i].path;
+		ptrs[i] = &e[i].fd;
 	}
 	qsort(ptrs, n, sizeof(*ptrs), fd_cmp);
 	/* The identity of the open file description, tree-wide: the lowest
@@ -438,6 +457,10 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 		ptrs[i]->has_id = 1;
 		ptrs[i]->id = (uint64_t)ptrs[i]->fd;
 		for (j = 0; j < i; j++) {
+			/* one description is one inode: kcmp only those (a
+			 * process with thousands of fds) */
+			if (ptrs[j]->dev != ptrs[i]->dev || ptrs[j]->ino != ptrs[i]->ino)
+				continue;
 			if (syscall(SYS_kcmp, d->pid, d->pid, KCMP_FILE, ptrs[j]->fd, ptrs[i]->fd) == 0) {
 				ptrs[i]->id = ptrs[j]->id;
 				break;
@@ -451,8 +474,16 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 			r = 0;
 		}
 	}
-	/* the state of pipes, sockets, eventfds... (fd-dump.c) */
-	r = fd_dump_fill(d, ptrs, n, &fdd);
+	/* the state of pipes, sockets, eventfds... (fd-dump.c), which
+	 * reads the links we read */
+	links = calloc(n ? n : 1, sizeof(*links));
+	if (!links) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		links[i] = ((struct fdent *)((char *)ptrs[i] - offsetof(struct fdent, fd)))->link;
+	r = fd_dump_fill(d, ptrs, links, n, &fdd);
 	if (r < 0)
 		goto out;
 	m.pid = d->pid;
@@ -466,6 +497,11 @@ out:
 	free(first);
 	closedir(dir);
 	fd_dump_free(fdd);
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].link);
+		free(e[i].path);
+	}
+	free(links);
 	free(e);
 	free(ptrs);
 	return r;

@@ -85,9 +85,12 @@ static const char *anon_name(const char *link)
  * freeze's check (fd_dump_set_root) and by fd_dump_fill. */
 static pid_t dump_root;
 
+static void idx_reset(void);
+
 void fd_dump_set_root(pid_t root)
 {
 	dump_root = root;
+	idx_reset(); /* a new check: look at /proc again */
 }
 
 /* Is q the root of the tree being dumped or one of its descendants? */
@@ -112,30 +115,62 @@ static bool in_dump_tree(pid_t q)
 	return false;
 }
 
-/* Another process than pid (and us) that holds the object whose /proc
- * link is link (a "pipe:[N]", "socket:[N]" or a FIFO's path), inside the
- * tree (tree) or outside it (!tree).  Its pid, or 0. */
-static pid_t holder(pid_t pid, const char *link, bool tree)
+/* ---- who holds what: one pass over every /proc/PID/fd ---------------------------- */
+/* The holders of pipes, FIFOs and sockets are looked up for every such fd;
+ * scanning every process's fds for each would be quadratic (a server with
+ * thousands of connections).  One scan, sorted by link, kept until the
+ * next check or fill starts (fd_dump_set_root, fd_dump_fill): a snapshot,
+ * as one scan per lookup was. */
+struct fd_link {
+	char *link;
+	pid_t pid;
+	int fd;
+};
+
+static struct {
+	struct fd_link *v;
+	size_t n;
+	bool built;
+} idx;
+
+static void idx_reset(void)
+{
+	for (size_t i = 0; i < idx.n; i++)
+		free(idx.v[i].link);
+	free(idx.v);
+	idx.v = NULL;
+	idx.n = 0;
+	idx.built = false;
+}
+
+static int link_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fd_link *)a)->link, ((const struct fd_link *)b)->link);
+}
+
+static void idx_build(void)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *p;
-	pid_t found = 0;
+	size_t cap = 0;
 
+	idx_reset();
+	idx.built = true;
 	if (!proc)
-		return 0;
-	while (!found && (p = readdir(proc))) {
-		char path[64], l[256];
+		return;
+	while ((p = readdir(proc))) {
+		char path[64], l[512];
 		struct dirent *f;
 		pid_t q = atoi(p->d_name);
 		DIR *fds;
 
-		if (q <= 0 || q == pid || q == getpid())
+		if (q <= 0 || q == getpid())
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd", (int)q);
 		fds = opendir(path);
 		if (!fds)
 			continue;
-		while (!found && (f = readdir(fds))) {
+		while ((f = readdir(fds))) {
 			char fp[384];
 			ssize_t n;
 
@@ -146,13 +181,62 @@ static pid_t holder(pid_t pid, const char *link, bool tree)
 			if (n <= 0)
 				continue;
 			l[n] = 0;
-			if (!strcmp(l, link) && in_dump_tree(q) == tree)
-				found = q;
+			/* pipes, sockets and FIFOs (by path): what we ask about */
+			if (l[0] != '/' && strncmp(l, "pipe:[", 6) && strncmp(l, "socket:[", 8))
+				continue;
+			if (idx.n == cap) {
+				struct fd_link *nv = realloc(idx.v, (cap = cap ? cap * 2 : 1024) * sizeof(*nv));
+
+				if (!nv)
+					break;
+				idx.v = nv;
+			}
+			idx.v[idx.n].link = strdup(l);
+			if (!idx.v[idx.n].link)
+				break;
+			idx.v[idx.n].pid = q;
+			idx.v[idx.n].fd = atoi(f->d_name);
+			idx.n++;
 		}
 		closedir(fds);
 	}
 	closedir(proc);
-	return found;
+	qsort(idx.v, idx.n, sizeof(*idx.v), link_cmp);
+}
+
+/* The entries for link: [*first, return). */
+static size_t idx_find(const char *link, size_t *first)
+{
+	size_t lo = 0, hi;
+
+	if (!idx.built)
+		idx_build();
+	hi = idx.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(idx.v[mid].link, link) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	for (hi = lo; hi < idx.n && !strcmp(idx.v[hi].link, link); hi++)
+		;
+	return hi;
+}
+
+/* Another process than pid (and us) that holds the object whose /proc
+ * link is link (a "pipe:[N]", "socket:[N]" or a FIFO's path), inside the
+ * tree (tree) or outside it (!tree).  Its pid, or 0. */
+static pid_t holder(pid_t pid, const char *link, bool tree)
+{
+	size_t i, end = idx_find(link, &i);
+
+	for (; i < end; i++)
+		if (idx.v[i].pid != pid && in_dump_tree(idx.v[i].pid) == tree)
+			return idx.v[i].pid;
+	return 0;
 }
 
 /* Does a process outside the tree hold it too?  Its pid, or 0. */
@@ -164,76 +248,33 @@ static pid_t held_elsewhere(pid_t pid, const char *link)
 /* Is the object with this /proc link held by one of pid's fds? */
 static bool held_by(pid_t pid, const char *link)
 {
-	char path[64], l[256];
-	struct dirent *f;
-	bool found = false;
-	DIR *fds;
+	size_t i, end = idx_find(link, &i);
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	fds = opendir(path);
-	if (!fds)
-		return false;
-	while (!found && (f = readdir(fds))) {
-		char fp[384];
-		ssize_t n;
-
-		if (f->d_name[0] == '.')
-			continue;
-		snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
-		n = readlink(fp, l, sizeof(l) - 1);
-		if (n > 0) {
-			l[n] = 0;
-			found = !strcmp(l, link);
-		}
-	}
-	closedir(fds);
-	return found;
+	for (; i < end; i++)
+		if (idx.v[i].pid == pid)
+			return true;
+	return false;
 }
 
 /* Does another process of the tree hold the pipe whose /proc link is
  * link through an O_DIRECT (packet mode) description? */
 static bool packet_in_tree(pid_t pid, const char *link)
 {
-	DIR *proc = opendir("/proc");
-	struct dirent *p;
+	size_t i, end = idx_find(link, &i);
 	bool found = false;
 
-	if (!proc)
-		return false;
-	while (!found && (p = readdir(proc))) {
-		char path[64], l[256];
-		struct dirent *f;
-		pid_t q = atoi(p->d_name);
-		DIR *fds;
+	for (; i < end && !found; i++) {
+		const struct fd_link *x = &idx.v[i];
+		char *info;
+		const char *v;
 
-		if (q <= 0 || q == pid || q == getpid() || !in_dump_tree(q))
+		if (x->pid == pid || !in_dump_tree(x->pid))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fd", (int)q);
-		fds = opendir(path);
-		if (!fds)
-			continue;
-		while (!found && (f = readdir(fds))) {
-			char fp[384], *info;
-			const char *v;
-			ssize_t n;
-
-			if (f->d_name[0] == '.')
-				continue;
-			snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
-			n = readlink(fp, l, sizeof(l) - 1);
-			if (n <= 0)
-				continue;
-			l[n] = 0;
-			if (strcmp(l, link))
-				continue;
-			info = proc_read("/proc/%d/fdinfo/%s", (int)q, f->d_name);
-			v = info ? field(info, "flags:") : NULL;
-			found = v && (strtoul(v, NULL, 8) & O_DIRECT);
-			free(info);
-		}
-		closedir(fds);
+		info = proc_read("/proc/%d/fdinfo/%d", (int)x->pid, x->fd);
+		v = info ? field(info, "flags:") : NULL;
+		found = v && (strtoul(v, NULL, 8) & O_DIRECT);
+		free(info);
 	}
-	closedir(proc);
 	return found;
 }
 
@@ -1552,7 +1593,8 @@ static int fill_locks(struct crcore_dump *d, Crimg__Fd *f)
 	return r;
 }
 
-int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dump **ret)
+int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, const char *const *links, size_t n,
+		 struct fd_dump **ret)
 {
 	struct fd_dump *fdd = calloc(1, sizeof(*fdd));
 	int r = 0;
@@ -1562,10 +1604,10 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 		return dump_err(d, -ENOMEM, "out of memory");
 	cur = fdd;
 	dump_root = d->root;
+	idx_reset();
 	for (size_t i = 0; i < n && r == 0; i++) {
 		Crimg__Fd *f = fds[i];
-		char rel[32], link[512];
-		const char *a;
+		const char *link = links[i], *a;
 		/* the first fd of its open file description (ids: checkpoint.md;
 		 * in a tree, pid << 32 | fd outside the root) */
 		bool first = !f->has_id || f->id == (uint64_t)f->fd ||
@@ -1578,9 +1620,6 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, size_t n, struct fd_dum
 			r = dump_err(d, r, "process %d: %s", (int)d->pid, why);
 			break;
 		}
-		snprintf(rel, sizeof(rel), "fd/%d", f->fd);
-		if (proc_readlink(d->pid, rel, link, sizeof(link)) < 0)
-			continue;
 		if ((f->flags & O_ASYNC) && first) {
 			r = fill_fown(d, f);
 			if (r < 0)
