@@ -40,6 +40,7 @@ static double now(void)
 /* The tree's root: writes the shared memory, forks the others, says
  * ready on fd w. */
 static int private_mem;
+static int st_text;       /* the wait status of the last tool that failed */
 
 static void root(int w)
 {
@@ -91,10 +92,26 @@ static int dump(pid_t pid, const char *img, const char *mode, double *secs)
 		_exit(127);
 	}
 	free(dumper);
-	if (d < 0 || waitpid(d, &st, 0) != d || !WIFEXITED(st) || WEXITSTATUS(st))
+	if (d < 0 || waitpid(d, &st, 0) != d)
 		return -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		st_text = st;
+		return -1;
+	}
 	*secs = now() - t0;
 	return 0;
+}
+
+/* How a tool ended, for the failure lines. */
+static const char *how(int st)
+{
+	static char buf[64];
+
+	if (WIFSIGNALED(st))
+		snprintf(buf, sizeof(buf), "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, sizeof(buf), "exit status %d", WEXITSTATUS(st));
+	return buf;
 }
 
 static double pss_kb(long pid)
@@ -178,8 +195,8 @@ static void run(void)
 		double s;
 
 		if (dump(r, img, mode, &s) < 0) {
-			printf("dump     %s: cr-dump failed\n", k ? "kill" : "leave-running");
-			break;
+			printf("dump     %s: cr-dump failed (%s)\n", k ? "kill" : "leave-running", how(st_text));
+			goto out;
 		}
 		if (stat(img, &st) < 0)
 			st.st_size = 0;
@@ -213,7 +230,7 @@ static void run(void)
 		}
 		free(asmb);
 		if (a < 0 || waitpid(a, &st, 0) != a || !WIFEXITED(st) || WEXITSTATUS(st)) {
-			printf("restore  cr-assemble failed\n");
+			printf("restore  cr-assemble failed (%s)\n", how(st));
 			goto out;
 		}
 		t1 = now();
@@ -235,8 +252,16 @@ static void run(void)
 out:
 	unlink(img);
 	if (r > 0) {
+		/* the tree that is left: children first, then reap all, so that
+		 * the next run starts with no zombie of ours */
+		long kids[NPROCS];
+		int n = children(r, kids, NPROCS);
+
+		for (int i = 0; i < n; i++)
+			kill((pid_t)kids[i], SIGKILL);
 		kill(r, SIGKILL);
-		waitpid(r, NULL, WNOHANG);
+		for (int i = 0; i < 5000 && waitpid(-1, NULL, WNOHANG) >= 0; i++)
+			usleep(1000);
 	}
 }
 
