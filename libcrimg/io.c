@@ -29,29 +29,21 @@ bool crimg__is_pipe(int fd)
 	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
-ssize_t crimg__read_full(int fd, void *buf, size_t len)
+/* After a call failed: true when it is worth trying again (a signal
+ * interrupted it, or a non-blocking fd was not ready: waits until it
+ * is), false when errno is the error. */
+static bool again(int fd, short events)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				crimg__wait(fd, POLLIN);
-				continue;
-			}
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += n;
+	if (errno == EINTR)
+		return true;
+	if (errno == EAGAIN) {
+		crimg__wait(fd, events);
+		return true;
 	}
-	return done;
+	return false;
 }
 
+/* Past n bytes of the iovecs, and past the empty ones after them. */
 static void iov_advance(struct iovec **iov, int *iovcnt, size_t n)
 {
 	while (*iovcnt && n >= (*iov)->iov_len) {
@@ -63,6 +55,19 @@ static void iov_advance(struct iovec **iov, int *iovcnt, size_t n)
 		(*iov)->iov_base = (char *)(*iov)->iov_base + n;
 		(*iov)->iov_len -= n;
 	}
+	while (*iovcnt && !(*iov)->iov_len) {
+		(*iov)++;
+		(*iovcnt)--;
+	}
+}
+
+ssize_t crimg__read_full(int fd, void *buf, size_t len)
+{
+	struct iovec v = { buf, len };
+	size_t done;
+	ssize_t r = crimg__readv_full(fd, &v, 1, &done);
+
+	return r < 0 ? r : (ssize_t)done;
 }
 
 /* Reads until every iovec is full or the input ends; *done_out gets the
@@ -71,21 +76,13 @@ ssize_t crimg__readv_full(int fd, struct iovec *iov, int iovcnt, size_t *done_ou
 {
 	size_t done = 0;
 
-	*done_out = 0;
-	while (iovcnt && !iov->iov_len) {
-		iov++;
-		iovcnt--;
-	}
+	iov_advance(&iov, &iovcnt, 0);
 	while (iovcnt) {
 		ssize_t n = readv(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
 
 		if (n < 0) {
-			if (errno == EINTR)
+			if (again(fd, POLLIN))
 				continue;
-			if (errno == EAGAIN) {
-				crimg__wait(fd, POLLIN);
-				continue;
-			}
 			*done_out = done;
 			return -errno;
 		}
@@ -100,48 +97,23 @@ ssize_t crimg__readv_full(int fd, struct iovec *iov, int iovcnt, size_t *done_ou
 
 int crimg__write_full(int fd, const void *buf, size_t len)
 {
-	size_t done = 0;
+	struct iovec v = { (void *)buf, len };
 
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				crimg__wait(fd, POLLOUT);
-				continue;
-			}
-			return -errno;
-		}
-		done += n;
-	}
-	return 0;
+	return crimg__writev_full(fd, &v, 1);
 }
 
 int crimg__writev_full(int fd, struct iovec *iov, int iovcnt)
 {
-	while (iovcnt && !iov->iov_len) {
-		iov++;
-		iovcnt--;
-	}
+	iov_advance(&iov, &iovcnt, 0);
 	while (iovcnt) {
 		ssize_t n = writev(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
 
 		if (n < 0) {
-			if (errno == EINTR)
+			if (again(fd, POLLOUT))
 				continue;
-			if (errno == EAGAIN) {
-				crimg__wait(fd, POLLOUT);
-				continue;
-			}
 			return -errno;
 		}
 		iov_advance(&iov, &iovcnt, n);
-		while (iovcnt && !iov->iov_len) {
-			iov++;
-			iovcnt--;
-		}
 	}
 	return 0;
 }
@@ -157,10 +129,7 @@ int crimg__vmsplice_full(int fd, struct iovec *iov, int iovcnt)
 {
 	struct iovec win[16];
 
-	while (iovcnt && !iov->iov_len) {
-		iov++;
-		iovcnt--;
-	}
+	iov_advance(&iov, &iovcnt, 0);
 	while (iovcnt) {
 		size_t tot = 0;
 		int nw = 0;
@@ -175,19 +144,11 @@ int crimg__vmsplice_full(int fd, struct iovec *iov, int iovcnt)
 		}
 		n = vmsplice(fd, win, nw, SPLICE_F_GIFT);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (again(fd, POLLOUT))
 				continue;
-			if (errno == EAGAIN) {
-				crimg__wait(fd, POLLOUT);
-				continue;
-			}
 			return -errno;
 		}
 		iov_advance(&iov, &iovcnt, n);
-		while (iovcnt && !iov->iov_len) {
-			iov++;
-			iovcnt--;
-		}
 	}
 	return 0;
 }
