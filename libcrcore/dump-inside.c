@@ -273,6 +273,7 @@ struct fdent {
 	Crimg__Fd fd;
 	char *link;     /* /proc/PID/fd/N as read (fd-dump.c parses it) */
 	char *path;     /* Fd.path: the link, without " (deleted)" */
+	char *info;     /* /proc/PID/fdinfo/N as read (fd-dump.c too), or NULL */
 };
 
 static int fd_cmp(const void *a, const void *b)
@@ -331,7 +332,7 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 	struct fdent *e = NULL;
 	struct fd_dump *fdd = NULL;
 	Crimg__Fd **ptrs = NULL;
-	const char **links = NULL;
+	struct fd_seen *seen = NULL;
 	bool *first = NULL;
 	char dpath[64], link[4096];
 	struct dirent *de;
@@ -345,7 +346,7 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 		return dump_err(d, -errno, "cannot list %s: %s", dpath, strerror(errno));
 	while ((de = readdir(dir))) {
 		struct fdent *x;
-		char p[128], *info, *q, rel[32];
+		char p[128], *q, rel[32];
 		unsigned long long flags = 0, pos = 0;
 		struct stat st;
 		size_t l;
@@ -364,7 +365,7 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 		x = &e[n];
 		x->fd = (Crimg__Fd)CRIMG__FD__INIT;
 		x->fd.fd = atoi(de->d_name);
-		x->link = x->path = NULL;
+		x->link = x->path = x->info = NULL;
 		snprintf(rel, sizeof(rel), "fd/%d", x->fd.fd);
 		if (proc_readlink(d->pid, rel, link, sizeof(link)) < 0)
 			continue;
@@ -383,15 +384,14 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 			free(x->path);
 			continue;
 		}
-		info = proc_read("/proc/%d/fdinfo/%d", (int)d->pid, x->fd.fd);
-		if (info) {
-			q = strstr(info, "pos:");
+		x->info = proc_read("/proc/%d/fdinfo/%d", (int)d->pid, x->fd.fd);
+		if (x->info) {
+			q = strstr(x->info, "pos:");
 			if (q)
 				pos = strtoull(q + 4, NULL, 10);
-			q = strstr(info, "flags:");
+			q = strstr(x->info, "flags:");
 			if (q)
 				flags = strtoull(q + 6, NULL, 8);
-			free(info);
 		}
 		x->fd.flags = (uint32_t)flags & ~(uint32_t)O_CLOEXEC;
 		x->fd.cloexec = (flags & O_CLOEXEC) != 0;
@@ -474,16 +474,19 @@ static int write_files(struct crcore_dump *d, struct crimg_writer *w)
 			r = 0;
 		}
 	}
-	/* the state of pipes, sockets, eventfds... (fd-dump.c), which
-	 * reads the links we read */
-	links = calloc(n ? n : 1, sizeof(*links));
-	if (!links) {
+	/* the state of pipes, sockets, eventfds... (fd-dump.c), from what
+	 * we read of /proc already */
+	seen = calloc(n ? n : 1, sizeof(*seen));
+	if (!seen) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		links[i] = ((struct fdent *)((char *)ptrs[i] - offsetof(struct fdent, fd)))->link;
-	r = fd_dump_fill(d, ptrs, links, n, &fdd);
+	for (size_t i = 0; i < n; i++) {
+		const struct fdent *x = (const struct fdent *)((char *)ptrs[i] - offsetof(struct fdent, fd));
+
+		seen[i] = (struct fd_seen){ x->link, x->info };
+	}
+	r = fd_dump_fill(d, ptrs, seen, n, &fdd);
 	if (r < 0)
 		goto out;
 	m.pid = d->pid;
@@ -500,8 +503,9 @@ out:
 	for (size_t i = 0; i < n; i++) {
 		free(e[i].link);
 		free(e[i].path);
+		free(e[i].info);
 	}
-	free(links);
+	free(seen);
 	free(e);
 	free(ptrs);
 	return r;

@@ -730,10 +730,12 @@ static uint64_t parse_pair_ns(const char *s)
 	return (uint64_t)sec * 1000000000ull + ns;
 }
 
-static int fill_fdinfo_kind(struct crcore_dump *d, Crimg__Fd *f, const char *a)
+/* seen: its fdinfo as write_files read it; a timerfd's is read again
+ * after timerfd_gettime has counted its missed periods */
+static int fill_fdinfo_kind(struct crcore_dump *d, Crimg__Fd *f, const char *a, const char *seen)
 {
-	char *info;
-	const char *v;
+	char *own = NULL;
+	const char *info, *v;
 	int r = 0;
 
 	if (!strcmp(a, "[timerfd]")) {
@@ -748,7 +750,10 @@ static int fill_fdinfo_kind(struct crcore_dump *d, Crimg__Fd *f, const char *a)
 			close(t);
 		}
 	}
-	info = proc_read("/proc/%d/fdinfo/%d", (int)d->pid, f->fd);
+	if (!seen || !strcmp(a, "[timerfd]"))
+		info = own = proc_read("/proc/%d/fdinfo/%d", (int)d->pid, f->fd);
+	else
+		info = seen;
 	if (!info)
 		return dump_err(d, -errno, "cannot read the fdinfo of fd %d: %s", f->fd, strerror(errno));
 	if (!strcmp(a, "[eventfd]")) {
@@ -841,10 +846,10 @@ static int fill_fdinfo_kind(struct crcore_dump *d, Crimg__Fd *f, const char *a)
 		r = fill_inotify(d, f, info);
 	}
 out:
-	free(info);
+	free(own);
 	return r;
 nomem:
-	free(info);
+	free(own);
 	return dump_err(d, -ENOMEM, "out of memory");
 }
 
@@ -1521,9 +1526,11 @@ static int fill_memfd(struct crcore_dump *d, Crimg__Fd *f, const char *link, boo
 }
 
 /* The locks held through fd (its fdinfo "lock:" lines). */
-static int fill_locks(struct crcore_dump *d, Crimg__Fd *f)
+/* seen: its fdinfo as write_files read it (frozen: the same now) */
+static int fill_locks(struct crcore_dump *d, Crimg__Fd *f, const char *seen)
 {
-	char *info = proc_read("/proc/%d/fdinfo/%d", (int)d->pid, f->fd), *p;
+	char *own = seen ? NULL : proc_read("/proc/%d/fdinfo/%d", (int)d->pid, f->fd);
+	const char *info = seen ? seen : own, *p;
 	size_t n = 0;
 	int r = 0;
 
@@ -1534,7 +1541,7 @@ static int fill_locks(struct crcore_dump *d, Crimg__Fd *f)
 	if (n) {
 		f->locks = zalloc(n * sizeof(*f->locks));
 		if (!f->locks) {
-			free(info);
+			free(own);
 			return dump_err(d, -ENOMEM, "out of memory");
 		}
 	}
@@ -1589,11 +1596,11 @@ static int fill_locks(struct crcore_dump *d, Crimg__Fd *f)
 		}
 		f->locks[f->n_locks++] = l;
 	}
-	free(info);
+	free(own);
 	return r;
 }
 
-int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, const char *const *links, size_t n,
+int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, const struct fd_seen *seen, size_t n,
 		 struct fd_dump **ret)
 {
 	struct fd_dump *fdd = calloc(1, sizeof(*fdd));
@@ -1607,7 +1614,7 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, const char *const *link
 	idx_reset();
 	for (size_t i = 0; i < n && r == 0; i++) {
 		Crimg__Fd *f = fds[i];
-		const char *link = links[i], *a;
+		const char *link = seen[i].link, *a;
 		/* the first fd of its open file description (ids: checkpoint.md;
 		 * in a tree, pid << 32 | fd outside the root) */
 		bool first = !f->has_id || f->id == (uint64_t)f->fd ||
@@ -1627,7 +1634,7 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, const char *const *link
 		}
 		if (first && (S_ISREG(f->mode) || S_ISDIR(f->mode) || S_ISCHR(f->mode) ||
 			      S_ISFIFO(f->mode))) {
-			r = fill_locks(d, f);
+			r = fill_locks(d, f, seen[i].info);
 			if (r < 0)
 				break;
 		}
@@ -1637,7 +1644,7 @@ int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, const char *const *link
 		} else if (a) {
 			if (!first)
 				continue; /* a dup: the description's state is on its first fd */
-			r = fill_fdinfo_kind(d, f, a);
+			r = fill_fdinfo_kind(d, f, a, seen[i].info);
 		} else if (S_ISFIFO(f->mode)) {
 			/* the pipe's state goes on its first fd (any description) */
 			bool pfirst = true;

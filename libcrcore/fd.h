@@ -11,8 +11,8 @@
  *     fd_dump_set_root(root);                             // holders inside the tree are fine
  *     r = fd_dump_check(pid, fd, &st, link, why, len);   // before the freeze and once frozen
  *     ... write_files fills every Fd with path, flags, pos, id ...
- *     r = fd_dump_fill(d, fds, links, n, &fdd);           // kind state, owned by fdd
- *                                                         // (links: /proc/PID/fd/N of each)
+ *     r = fd_dump_fill(d, fds, seen, n, &fdd);            // kind state, owned by fdd
+ *                                                         // (seen: what write_files read of each)
  *     ... the FILES record is written ...
  *     fd_dump_free(fdd);
  *
@@ -64,7 +64,14 @@ struct fd_dump;
  * freed with fd_dump_free (NULL: no-op) once the record is written.
  * 0 or -errno with the message in the dump (dump_err).
  */
-CRCORE_FD_LOCAL int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, const char *const *links,
+/* What write_files read of fds[i] in /proc, handed on so that /proc is
+ * read once: the link of /proc/PID/fd/N and the text of its fdinfo (NULL
+ * if it could not be read). */
+struct fd_seen {
+	const char *link;
+	const char *info;
+};
+CRCORE_FD_LOCAL int fd_dump_fill(struct crcore_dump *d, Crimg__Fd **fds, const struct fd_seen *seen,
 				 size_t n, struct fd_dump **ret);
 CRCORE_FD_LOCAL void fd_dump_free(struct fd_dump *fdd);
 
