@@ -1188,8 +1188,11 @@ static void thread_setup(struct rst_thread *t, int main)
 			die(r, "set the robust futex list of thread %u", t->tid);
 	}
 	set_creds();
-	/* after the credentials, whose change clears it */
-	if (P->keep_pdeathsig && t->pdeathsig) {
+	/* after the credentials, whose change clears it; not in the main
+	 * thread, whose SIGKILL keeps a half-restored process from outliving
+	 * its parent until cr-assemble traces it (unmap_area sets the
+	 * image's there) */
+	if (!main && P->keep_pdeathsig && t->pdeathsig) {
 		r = sys_prctl(PR_SET_PDEATHSIG, t->pdeathsig, 0, 0, 0);
 		if (r < 0)
 			die(r, "set the parent-death signal of thread %u", t->tid);
