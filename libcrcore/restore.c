@@ -48,6 +48,7 @@
 #include <crcore.h>
 #include <crimg-proto.h>
 
+#include "../libcrimg/frame-core.h"
 #include "restore.h"
 #include "fd.h"
 #include "tree.h"
@@ -237,31 +238,13 @@ static void warn(struct crcore_restore *rs, const char *fmt, ...)
 
 /* ---- reading the records --------------------------------------------------- */
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-/* The header checksum of cr-image(5): CRC32C(LE64(index) || header[0..20)). */
+/* The header checksum of cr-image(5), of a record the reader gave us. */
 static uint32_t hdr_csum(const struct crimg_record *rec)
 {
-	uint8_t ib[8], h[20];
+	uint8_t h[20];
 
-	put_le64(ib, rec->index);
-	put_le32(h, rec->type);
-	put_le32(h + 4, rec->flags);
-	put_le64(h + 8, rec->len);
-	put_le32(h + 16, 0);
-	return crimg_crc32c(crimg_crc32c(0, ib, 8), h, 20);
+	frame_hdr_fields(h, rec->type, rec->flags, rec->len);
+	return frame_hdr_csum(crimg_crc32c, rec->index, h);
 }
 
 /* Extends our copy of the chain checksum over a consumed record: the
@@ -269,13 +252,10 @@ static uint32_t hdr_csum(const struct crimg_record *rec)
 static void chain_record(struct crcore_restore *rs, const struct crimg_record *rec)
 {
 	uint32_t pcs = 0;
-	uint8_t b[8];
 
 	if (crimg_reader__payload_csum(rs->rd, &pcs) < 0)
 		pcs = 0;
-	put_le32(b, hdr_csum(rec));
-	put_le32(b + 4, pcs);
-	rs->chain = crimg_crc32c(rs->chain, b, 8);
+	rs->chain = frame_chain_step(crimg_crc32c, rs->chain, hdr_csum(rec), pcs);
 }
 
 static int reader_fail(struct crcore_restore *rs, int err)

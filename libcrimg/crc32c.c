@@ -61,26 +61,16 @@ CRIMG_API uint32_t crimg_csum_final(const struct crimg_csum *c)
 
 uint32_t crimg__hdr_csum(uint64_t index, const uint8_t *hdr)
 {
-	uint8_t le[8];
-
-	put_le64(le, index);
-	return crimg_crc32c(crimg_crc32c(0, le, 8), hdr, 20);
+	return frame_hdr_csum(crimg_crc32c, index, hdr);
 }
 
 uint32_t crimg__chain_step(uint32_t chain, uint32_t hdr_csum, uint32_t payload_csum)
 {
-	uint8_t b[8];
-
-	put_le32(b, hdr_csum);
-	put_le32(b + 4, payload_csum);
-	return crimg_crc32c(chain, b, 8);
+	return frame_chain_step(crimg_crc32c, chain, hdr_csum, payload_csum);
 }
 
 void crimg__fill_hdr(uint8_t *hdr, uint64_t index, uint32_t type, uint32_t flags, uint64_t len)
 {
-	put_le32(hdr, type);
-	put_le32(hdr + 4, flags);
-	put_le64(hdr + 8, len);
-	put_le32(hdr + 16, 0);
+	frame_hdr_fields(hdr, type, flags, len);
 	put_le32(hdr + 20, crimg__hdr_csum(index, hdr));
 }

@@ -22,32 +22,7 @@
 #define CRIMG_TRAILER_LEN 24u
 #define CRIMG_ERRMSG_LEN 320
 
-/* Little-endian stores and loads (the format is LE on every host). */
-static inline void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = v; p[1] = v >> 8;
-}
-static inline void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24;
-}
-static inline void put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-static inline uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
+#include "frame-core.h" /* put_le32, get_le32... and the framing checksums */
 
 /* Record header checksum: CRC32C(LE64(index) || header bytes 0..19). */
 uint32_t crimg__hdr_csum(uint64_t index, const uint8_t *hdr);

@@ -32,6 +32,7 @@
 #include <elf.h>
 
 #include "rst.h"
+#include "../../libcrimg/frame-core.h"
 
 #define PAGE 4096ul
 #define TASK_END 0x7ffffffff000ul
@@ -561,30 +562,6 @@ struct stream {
 	uint32_t chain;     /* over the records before the current one */
 };
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* Reads exactly len bytes unless the stream ends; returns the count. */
 static uint64_t read_full(struct stream *s, void *buf, uint64_t len, const char *what)
 {
@@ -621,11 +598,7 @@ static void truncated(struct stream *s, const char *what)
 
 static uint32_t chain_step(uint32_t chain, uint32_t hdr, uint32_t payload)
 {
-	uint8_t b[8];
-
-	put_le32(b, hdr);
-	put_le32(b + 4, payload);
-	return rst_crc32c(chain, b, 8);
+	return frame_chain_step(rst_crc32c, chain, hdr, payload);
 }
 
 /* Reads the payload checksum (if any) and extends the chain. */
@@ -639,7 +612,7 @@ static void end_payload(struct stream *s, const struct rst_csum *cs)
 
 		if (read_full(s, b, 4, "the payload checksum") < 4)
 			truncated(s, "the payload checksum");
-		stored = le32(b);
+		stored = get_le32(b);
 		if (stored != calc)
 			bad_image(-74 /* EBADMSG */, s->index, s->rec_off,
 				  "record %lu at byte %lu: payload checksum mismatch (stored 0x%x, "
@@ -680,7 +653,7 @@ static void read_pages(struct stream *s)
 	if (read_full(s, hb, 8, "the payload") < 8)
 		truncated(s, "the payload");
 	rst_csum_update(&cs, hb, 8);
-	addr = le64(hb);
+	addr = get_le64(hb);
 	left = s->len - 8;
 	if (addr % PAGE || addr + left < addr || addr + left > TASK_END)
 		bad_image(-71, s->index, s->rec_off, "record %lu (PAGES) at byte %lu: bad address "
@@ -755,7 +728,6 @@ static void skip_payload(struct stream *s)
 static uint32_t next_header(struct stream *s)
 {
 	uint8_t h[RST_REC_HDR];
-	uint8_t ib[8];
 	uint32_t calc;
 	uint64_t n;
 
@@ -766,17 +738,16 @@ static uint32_t next_header(struct stream *s)
 			  "ends at byte %lu", s->index - 1, s->off);
 	if (n < sizeof(h))
 		truncated(s, "the header");
-	put_le64(ib, s->index);
-	calc = rst_crc32c(rst_crc32c(0, ib, 8), h, 20);
-	if (le32(h + 20) != calc)
+	calc = frame_hdr_csum(rst_crc32c, s->index, h);
+	if (get_le32(h + 20) != calc)
 		bad_image(-74, s->index, s->rec_off, "record %lu at byte %lu: header checksum "
 			  "mismatch (stored 0x%x, computed 0x%x): corrupted, or records dropped "
-			  "or reordered", s->index, s->rec_off, le32(h + 20), calc);
-	s->type = le32(h);
-	s->flags = le32(h + 4);
-	s->len = le64(h + 8);
+			  "or reordered", s->index, s->rec_off, get_le32(h + 20), calc);
+	s->type = get_le32(h);
+	s->flags = get_le32(h + 4);
+	s->len = get_le64(h + 8);
 	s->hdr_csum = calc;
-	if (le32(h + 16) || (s->flags & ~7u) || s->type == 0)
+	if (get_le32(h + 16) || (s->flags & ~7u) || s->type == 0)
 		bad_image(-71, s->index, s->rec_off, "record %lu at byte %lu: bad header (type 0x%x, "
 			  "flags 0x%x)", s->index, s->rec_off, s->type, s->flags);
 	if (s->len > (1ull << 48))
@@ -799,16 +770,16 @@ static void check_trailer(struct stream *s)
 	rst_csum_init(&cs);
 	rst_csum_update(&cs, p, 24);
 	end_payload(s, &cs);
-	if (le64(p) != s->index - 1)
+	if (get_le64(p) != s->index - 1)
 		bad_image(-71, s->index - 1, s->rec_off, "trailer at byte %lu: it counts %lu records, "
-			  "the stream has %lu", s->rec_off, le64(p), s->index - 1);
-	if (le64(p + 8) != s->rec_off || le32(p + 20))
+			  "the stream has %lu", s->rec_off, get_le64(p), s->index - 1);
+	if (get_le64(p + 8) != s->rec_off || get_le32(p + 20))
 		bad_image(-71, s->index - 1, s->rec_off, "trailer at byte %lu: bad position or "
 			  "reserved field", s->rec_off);
-	if (le32(p + 16) != chain)
+	if (get_le32(p + 16) != chain)
 		bad_image(-74, s->index - 1, s->rec_off, "trailer at byte %lu: chain checksum mismatch "
 			  "(stored 0x%x, computed 0x%x): records were changed", s->rec_off,
-			  le32(p + 16), chain);
+			  get_le32(p + 16), chain);
 }
 
 /*
@@ -1061,7 +1032,7 @@ static void queue_pending(void)
 	long r;
 
 	for (uint32_t i = 0; i < P->nshared_pending; i++, si += RST_SIGINFO_SIZE) {
-		int sig = (int)le32(si);
+		int sig = (int)get_le32(si);
 
 		if (sig == 9 || sig == 19)
 			continue;
@@ -1074,7 +1045,7 @@ static void queue_pending(void)
 	for (uint32_t t = 0; t < P->nthreads; t++) {
 		si = RST_PTR(P, ts[t].pending);
 		for (uint32_t i = 0; i < ts[t].npending; i++, si += RST_SIGINFO_SIZE) {
-			int sig = (int)le32(si);
+			int sig = (int)get_le32(si);
 
 			if (sig == 9 || sig == 19)
 				continue;
