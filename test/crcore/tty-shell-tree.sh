@@ -33,73 +33,10 @@ out, img, pidfile = tmp + "/out", tmp + "/img", tmp + "/pid"
 pids = []    # cr-assemble and the roots (waited for), then the restored trees
 others = []  # the originals' processes
 
-def fail(msg):
-    print("FAIL: " + msg)
-    try:
-        for l in open(out):
-            print("  out: " + l.rstrip())
-    except OSError:
-        pass
-    sys.exit(1)
-
-def lines():
-    try:
-        return open(out).read().split("\n")
-    except OSError:
-        return []
-
-def has_line(line, secs=5.0):
-    end = time.time() + secs
-    while time.time() < end:
-        if line in lines():
-            return True
-        time.sleep(0.05)
-    return False
-
-pending = {}  # what came from a terminal after the last thing looked for
-
-def read_until(fd, what, secs=5.0):
-    """reads fd until what comes; keeps what followed it for the next call"""
-    buf, end = pending.pop(fd, b""), time.time() + secs
-    while what not in buf and time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            try:
-                buf += os.read(fd, 1024)
-            except OSError:
-                break
-    if what in buf:
-        i = buf.index(what) + len(what)
-        pending[fd] = buf[i:]
-        return True, buf[:i]
-    return False, buf
-
-def stat(p):
-    """(state, ppid, pgid, sid) of p, or None"""
-    try:
-        st = open("/proc/%d/stat" % p).read()
-    except OSError:
-        return None
-    f = st[st.rfind(")") + 2:].split()
-    return f[0], int(f[1]), int(f[2]), int(f[3])
-
-def alive(p):
-    s = stat(p)
-    return s is not None and s[0] not in "ZX"
-
-def children(p):
-    try:
-        return [int(x) for x in open("/proc/%d/task/%d/children" % (p, p)).read().split()]
-    except OSError:
-        return []
-
-def gone(p, secs=10.0):
-    end = time.time() + secs
-    while time.time() < end:
-        if not alive(p):
-            return True
-        time.sleep(0.05)
-    return False
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.environ["CR_SRC"] + "/test/lib")
+from ptytest import *  # fail, has_line, read_until, converse, stat, alive, children, gone
+setup(out)
 
 def start(argv):
     v, t = pty.fork()
@@ -196,20 +133,8 @@ try:
     check_shape(a, {r: (a, "A", "A"), pa: (r, "A", "A"), pb: (r, pb, "A"),
                     pc: (pb, pb, "A"), pd: (r, pd, pd)})
     os.kill(r, signal.SIGTERM)
-    ok, buf = read_until(t2, b"ASK R")
-    if not ok:
-        fail("r did not ask on the new terminal: %r" % buf)
-    os.write(t2, b"PING R\n")
-    ok, buf = read_until(t2, b"GOT PING R")
-    if not ok:
-        fail("r did not read the new terminal: %r" % buf)
-    ok, buf = read_until(t2, b"ASK A")
-    if not ok:
-        fail("a did not ask on its /dev/tty: %r" % buf)
-    os.write(t2, b"PING A\n")
-    ok, buf = read_until(t2, b"GOT PING A")
-    if not ok:
-        fail("a's answer did not come through r: %r" % buf)
+    converse(t2, b"ASK R", b"PING R", b"GOT PING R", "r, on the new terminal,")
+    converse(t2, b"ASK A", b"PING A", b"GOT PING A", "a, on its /dev/tty (answering through r),")
     if not has_line("PASS"):
         fail("the restored tree did not pass")
     expect_exit(a, 42)

@@ -21,43 +21,10 @@ victim = build + "/test/crcore/helpers/vy-pty"
 out, img, pidfile = tmp + "/out", tmp + "/img", tmp + "/pid"
 pids = []
 
-def fail(msg):
-    print("FAIL: " + msg)
-    try:
-        for l in open(out):
-            print("  out: " + l.rstrip())
-    except OSError:
-        pass
-    sys.exit(1)
-
-def has_line(line, secs=5.0):
-    end = time.time() + secs
-    while time.time() < end:
-        try:
-            if line in open(out).read().split("\n"):
-                return True
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return False
-
-def read_until(fd, what, secs=5.0):
-    buf, end = b"", time.time() + secs
-    while what not in buf and time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            try:
-                buf += os.read(fd, 1024)
-            except OSError:
-                break
-    return what in buf, buf
-
-def alive(p):
-    try:
-        st = open("/proc/%d/stat" % p).read()
-        return st[st.rfind(")") + 2] not in "ZX"
-    except OSError:
-        return False
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.environ["CR_SRC"] + "/test/lib")
+from ptytest import *  # fail, has_line, read_until, converse, alive...
+setup(out)
 
 try:
     # the original: a session of its own on terminal 1 (pty.fork: setsid, TIOCSCTTY)
@@ -98,13 +65,7 @@ try:
         fail("restored pid %d, want %d" % (rp, v))
     pids.append(rp)
     os.kill(rp, signal.SIGTERM)
-    ok, buf = read_until(t2, b"ASK")
-    if not ok:
-        fail("the restored victim did not ask on the new terminal: %r" % buf)
-    os.write(t2, b"PING\n")
-    ok, buf = read_until(t2, b"GOT PING")
-    if not ok:
-        fail("the restored victim did not read the new terminal: %r" % buf)
+    converse(t2, b"ASK", b"PING", b"GOT PING", "the restored victim")
     if not has_line("PASS"):
         fail("the restored victim did not pass")
     _, st = os.waitpid(a, 0)
