@@ -39,6 +39,24 @@ void t_log(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void t_say(int fd, const char *fmt, ...)
+{
+	char b[600];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b, sizeof(b) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(b) - 2)
+		n = (int)sizeof(b) - 2;
+	b[n++] = '\n';
+	if (write(fd, b, (size_t)n) < 0)
+		_exit(3);
+}
+
 const char *t_build_dir(void)
 {
 	const char *b = getenv("CR_BUILD");

@@ -27,6 +27,9 @@ void t_fail_at(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 void t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void t_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line to fd in one write (victims report READY/PASS/FAIL lines to a
+ * file the test reads while they run); exits 3 if it cannot be written. */
+void t_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* $CR_BUILD (the build dir), and a path inside it. */
 const char *t_build_dir(void);

@@ -61,6 +61,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/test.h"
+
 static volatile sig_atomic_t got_term;
 static int out, fails;
 static char dir[4096];
@@ -71,19 +73,8 @@ static void on_term(int sig)
 	got_term = 1;
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	buf[n++] = '\n';
-	(void)!write(out, buf, (size_t)n);
-}
+/* a line to the output file (test/lib) */
+#define say(...) t_say(out, __VA_ARGS__)
 
 #define CHECK(c, ...) do { if (!(c)) { say("FAIL: " __VA_ARGS__); fails++; } } while (0)
 #define DIE(...) do { say("FAIL: setup: " __VA_ARGS__); exit(1); } while (0)

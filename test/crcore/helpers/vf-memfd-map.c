@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/test.h"
+
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
@@ -56,24 +58,8 @@ static void on_term(int sig)
 	got_term = 1;
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(out, buf, (size_t)n) < 0)
-		_exit(3);
-}
+/* a line to the output file (test/lib) */
+#define say(...) t_say(out, __VA_ARGS__)
 
 #define CHECK(c, ...)                                                                               \
 	do {                                                                                        \

@@ -36,6 +36,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../../lib/test.h"
+
 static int out;
 static volatile sig_atomic_t term;
 static const char *name = "r";
@@ -46,21 +48,8 @@ static void on_term(int s)
 	term = 1;
 }
 
-static void say(const char *f, ...)
-{
-	char b[600];
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(b, sizeof(b) - 1, f, ap);
-	va_end(ap);
-	if (n > (int)sizeof(b) - 2)
-		n = (int)sizeof(b) - 2;
-	b[n++] = '\n';
-	if (write(out, b, (size_t)n) < 0)
-		_exit(3);
-}
+/* a line to the output file (test/lib) */
+#define say(...) t_say(out, __VA_ARGS__)
 
 #define CHECK(c, ...)                                      \
 	do {                                               \
