@@ -9,18 +9,7 @@
 # its pipes and queues), then the image is restored and passes too.  The
 # pipe mode also goes through a pipe (cr-dump | cr-assemble).
 set -u
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
-pids=
-cleanup() { for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/out" ] && sed 's/^/  out: /' "$tmp/out"; exit 1; }
-
-wait_line() { # FILE LINE [tenths]
-	for i in $(seq ${3:-50}); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	return 1
-}
-gone() { for i in $(seq 50); do kill -0 $1 2>/dev/null || return 0; grep -q '^State:.*Z' /proc/$1/status 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+. "$CR_SRC/test/lib/tree.sh" # tmp, pids, fail, wait_line, gone, roundtrip
 
 run() { # MODE FORM
 	local m=$1 form=$2 v r port q
@@ -39,22 +28,12 @@ run() { # MODE FORM
 	port=$(sed -n 's/^TCPPORT //p' "$tmp/out" | head -1)
 	case $form in
 	file|stdpipe)
-		cr-dump -o "$tmp/img" $v 2>"$tmp/err" || fail "$m: cr-dump failed: $(cat "$tmp/err")"
-		wait $v 2>/dev/null
-		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$m: cr-assemble failed: $(cat "$tmp/err")";;
-	pipe)
-		cr-dump $v 2>"$tmp/err" | cr-assemble --pidfile "$tmp/pid" 2>"$tmp/err2" ||
-			fail "$m: cr-dump | cr-assemble failed: $(cat "$tmp/err" "$tmp/err2")"
-		wait $v 2>/dev/null;;
-	running)
-		# the dump peeks (pipes, queues, timers) without taking anything:
-		# the original passes its own checks after it, then the restore does
-		cr-dump --leave-running -o "$tmp/img" $v 2>"$tmp/err" || fail "$m: cr-dump --leave-running failed: $(cat "$tmp/err")"
-		kill -TERM $v || fail "$m: the original died with --leave-running"
-		wait_line "$tmp/out" PASS || fail "$m running: the original did not pass after the dump"
-		wait $v 2>/dev/null
-		: > "$tmp/out"
-		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$m: cr-assemble failed: $(cat "$tmp/err")";;
+		roundtrip file $v "$m $form";;
+	pipe|running)
+		# running: the dump peeks (pipes, queues, timers) without taking
+		# anything: the original passes its own checks after it, then
+		# the restore does
+		roundtrip $form $v "$m $form";;
 	taken)
 		# a socket path left by the original is reused only when no live
 		# socket has it: another process bound to it makes the restore

@@ -18,17 +18,8 @@
 # maps a write-sealed memfd its parent holds without holding it itself, a
 # mapped memfd over the 16 MiB cap, a hugetlb memfd (exit 4, naming it).
 set -u
-. "$(dirname "$0")/../lib/tree.sh"
+. "$CR_SRC/test/lib/tree.sh" # tmp, root, pids, fail, wait_line, gone
 H=$CR_BUILD/test/crcore/helpers
-pids=
-cleanup2() { for p in $pids; do kill -9 $p 2>/dev/null; done; cleanup; }
-trap cleanup2 EXIT
-
-wait_line() { # FILE LINE [tenths]
-	for i in $(seq ${3:-50}); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	return 1
-}
-gone() { for i in $(seq 50); do kill -0 $1 2>/dev/null || return 0; grep -q '^State:.*Z' /proc/$1/status 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 alive() { grep -q "^State:[[:space:]]*[RS]" /proc/$1/status 2>/dev/null && grep -q "^TracerPid:[[:space:]]*0" /proc/$1/status; }
 
 run() { # MODE FORM

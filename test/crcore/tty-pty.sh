@@ -10,17 +10,7 @@
 # process (the restored pair gets another number: the victim checks that
 # its slave is its master's).
 set -u
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
-pids=
-cleanup() { for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/out" ] && sed 's/^/  out: /' "$tmp/out"; exit 1; }
-wait_line() { # FILE LINE [tenths]
-	for i in $(seq ${3:-50}); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	return 1
-}
-gone() { for i in $(seq 50); do kill -0 $1 2>/dev/null || return 0; grep -q '^State:.*Z' /proc/$1/status 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+. "$CR_SRC/test/lib/tree.sh" # tmp, pids, fail, wait_line, gone, roundtrip
 
 run() { # FORM
 	local form=$1 v r h a
@@ -30,27 +20,16 @@ run() { # FORM
 	wait_line "$tmp/out" READY || fail "$form: the victim did not get ready"
 	a=$(sed -n 's/^PTS //p' "$tmp/out" | head -1)
 	case $form in
-	file|taken)
+	taken)
 		cr-dump -o "$tmp/img" $v 2>"$tmp/err" || fail "$form: cr-dump failed: $(cat "$tmp/err")"
 		wait $v 2>/dev/null
-		if [ $form = taken ]; then
-			# another process takes the lowest free pty numbers, A's among them
-			/usr/bin/python3 -c 'import os,sys,time; p=[os.openpty() for i in range(4)]; open(sys.argv[1],"w"); time.sleep(30)' "$tmp/held" &
-			h=$!; pids="$pids $h"
-			for i in $(seq 50); do [ -e "$tmp/held" ] && break; sleep 0.1; done
-		fi
+		# another process takes the lowest free pty numbers, A's among them
+		/usr/bin/python3 -c 'import os,sys,time; p=[os.openpty() for i in range(4)]; open(sys.argv[1],"w"); time.sleep(30)' "$tmp/held" &
+		h=$!; pids="$pids $h"
+		for i in $(seq 50); do [ -e "$tmp/held" ] && break; sleep 0.1; done
 		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "$form: cr-assemble failed: $(cat "$tmp/err")";;
-	pipe)
-		cr-dump $v 2>"$tmp/err" | cr-assemble --pidfile "$tmp/pid" 2>"$tmp/err2" ||
-			fail "cr-dump | cr-assemble failed: $(cat "$tmp/err" "$tmp/err2")"
-		wait $v 2>/dev/null;;
-	running)
-		cr-dump --leave-running -o "$tmp/img" $v 2>"$tmp/err" || fail "cr-dump --leave-running failed: $(cat "$tmp/err")"
-		kill -TERM $v || fail "the original died with --leave-running"
-		wait_line "$tmp/out" PASS || fail "running: the original did not pass after the dump"
-		wait $v 2>/dev/null
-		: > "$tmp/out"
-		cr-assemble -i "$tmp/img" --pidfile "$tmp/pid" 2>"$tmp/err" || fail "cr-assemble failed: $(cat "$tmp/err")";;
+	*)
+		roundtrip $form $v "$form";;
 	esac
 	r=$(cat "$tmp/pid" 2>/dev/null)
 	[ "$r" = "$v" ] || fail "$form: restored pid '$r', want $v"
