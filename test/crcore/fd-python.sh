@@ -7,13 +7,7 @@
 set -u
 PY=/usr/bin/python3
 [ -x $PY ] || { echo "SKIP: no $PY"; exit 77; }
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
-pids=
-cleanup() { for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/out" ] && sed 's/^/  out: /' "$tmp/out"; exit 1; }
-wait_line() { for i in $(seq ${3:-100}); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+. "$CR_SRC/test/lib/tree.sh" # tmp, pids, fail, wait_line
 
 cat > "$tmp/v.py" <<'PY'
 import os, sys, socket, selectors, signal, time

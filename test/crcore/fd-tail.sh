@@ -9,13 +9,7 @@
 # "error waiting for inotify and output events".
 set -u
 TAIL=/usr/bin/tail
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-tmp=$(mktemp -d /tmp/cr-test.XXXXXX)
-pids=
-cleanup() { for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; sed 's/^/  out: /' "$tmp/out" 2>/dev/null; exit 1; }
-wait_line() { for i in $(seq 50); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+. "$CR_SRC/test/lib/tree.sh" # tmp, pids, fail, wait_line
 
 echo one > "$tmp/log"
 $TAIL -n +1 -F "$tmp/log" </dev/null >"$tmp/out" 2>"$tmp/tail-err" &

@@ -21,8 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/out" ] && sed 's/^/    victim: /' "$tmp/out"; exit 1; }
-wait_line() { # FILE LINE [tenths]: LINE appears in FILE
-	for i in $(seq ${3:-50}); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+wait_line() { # FILE LINE [tenths, 100]: LINE appears in FILE
+	for i in $(seq ${3:-100}); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
 gone() { # PID exits (or is a zombie) within 5 s
