@@ -736,17 +736,20 @@ static int fill_fdinfo_kind(struct crcore_dump *d, Crimg__Fd *f, const char *a, 
 {
 	char *own = NULL;
 	const char *info, *v;
+	struct itimerspec its;
+	bool have_its = false;
 	int r = 0;
 
 	if (!strcmp(a, "[timerfd]")) {
 		/* a periodic timer counts the periods it missed only when asked:
 		 * timerfd_gettime adds them to the ticks fdinfo shows, and
-		 * moves the expiry to the next period (nothing is consumed) */
-		struct itimerspec its;
+		 * moves the expiry to the next period (nothing is consumed).
+		 * Its answer is the settings to keep: fdinfo, read after it,
+		 * shows 0 left if the timer expired again meanwhile. */
 		int t = take_fd(d->pid, f->fd);
 
 		if (t >= 0) {
-			timerfd_gettime(t, &its);
+			have_its = timerfd_gettime(t, &its) == 0;
 			close(t);
 		}
 	}
@@ -790,6 +793,12 @@ static int fill_fdinfo_kind(struct crcore_dump *d, Crimg__Fd *f, const char *a, 
 		t->settime_flags = v ? (uint32_t)strtoul(v, NULL, 8) : 0;
 		t->value_ns = parse_pair_ns(field(info, "it_value:"));
 		t->interval_ns = parse_pair_ns(field(info, "it_interval:"));
+		if (have_its) {
+			t->value_ns = (uint64_t)its.it_value.tv_sec * 1000000000ull +
+				      (uint64_t)its.it_value.tv_nsec;
+			t->interval_ns = (uint64_t)its.it_interval.tv_sec * 1000000000ull +
+					 (uint64_t)its.it_interval.tv_nsec;
+		}
 		if (!field(info, "it_value:")) {
 			r = dump_err(d, -EIO, "fd %d: no it_value in its fdinfo", f->fd);
 			goto out;
