@@ -204,6 +204,7 @@ struct mm_ctx {
 	size_t ninh;
 };
 
+/* A page-aligned range: a chunk for the parasite, an inherited range. */
 struct prange {
 	uint64_t start, end;
 };
@@ -385,13 +386,10 @@ static int copy_pages(struct mm_ctx *c, uint32_t type, uint64_t s, uint64_t e, b
 
 /* ---- zero-copy through the parasite ------------------------------------ */
 
-struct chunk {
-	uint64_t start, end;
-};
 
 struct drain {
 	struct mm_ctx *c;
-	const struct chunk *ch;
+	const struct prange *ch;
 	size_t n;
 	int rfd;
 	int err;
@@ -434,7 +432,7 @@ static void *drain_thread(void *arg)
 	return NULL;
 }
 
-static int zc_run(struct mm_ctx *c, const struct chunk *ch, size_t n)
+static int zc_run(struct mm_ctx *c, const struct prange *ch, size_t n)
 {
 	const struct compel_blob *bl;
 	struct compel_blob *blob = NULL;
@@ -524,7 +522,7 @@ static bool zc_able(const struct mm_ctx *c, uint32_t vma)
 
 static int write_pages(struct mm_ctx *c)
 {
-	struct chunk *ch = NULL;
+	struct prange *ch = NULL;
 	size_t n = 0, cap = 0;
 	int r = 0;
 
@@ -537,7 +535,7 @@ static int write_pages(struct mm_ctx *c)
 				continue;
 			for (uint64_t s = c->runs[i].start; s < c->runs[i].end; s += CHUNK) {
 				if (n == cap) {
-					struct chunk *nc = realloc(ch, (cap = cap ? cap * 2 : 256) * sizeof(*nc));
+					struct prange *nc = realloc(ch, (cap = cap ? cap * 2 : 256) * sizeof(*nc));
 
 					if (!nc) {
 						free(ch);

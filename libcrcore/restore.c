@@ -1436,19 +1436,7 @@ static int open_files(struct crcore_restore *rs)
 
 /* ---- the restorer area ------------------------------------------------------------- */
 
-struct span {
-	uint64_t start, end;
-};
-
-static int span_cmp(const void *a, const void *b)
-{
-	const struct span *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* Parses our own maps: every mapping into *busy, and the vDSO parts. */
-static int self_maps(struct span **busy, size_t *n, struct rst_vdso *v)
+static int self_maps(struct rst_range **busy, size_t *n, struct rst_vdso *v)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	char line[512];
@@ -1470,7 +1458,7 @@ static int self_maps(struct span **busy, size_t *n, struct rst_vdso *v)
 		else if (!strcmp(name, "[vdso]"))
 			v->vdso_start = s, v->vdso_end = e;
 		if (*n == cap) {
-			struct span *b = realloc(*busy, (cap = cap ? cap * 2 : 128) * sizeof(*b));
+			struct rst_range *b = realloc(*busy, (cap = cap ? cap * 2 : 128) * sizeof(*b));
 
 			if (!b) {
 				fclose(f);
@@ -1478,7 +1466,7 @@ static int self_maps(struct span **busy, size_t *n, struct rst_vdso *v)
 			}
 			*busy = b;
 		}
-		(*busy)[(*n)++] = (struct span){ s, e };
+		(*busy)[(*n)++] = (struct rst_range){ s, e };
 	}
 	fclose(f);
 	return 0;
@@ -1486,11 +1474,11 @@ static int self_maps(struct span **busy, size_t *n, struct rst_vdso *v)
 
 /* A range of len bytes (with a free page on each side) outside the
  * busy spans, preferably above 4 GiB.  Sorts busy. */
-static int gap_in(struct span *busy, size_t n, uint64_t len, uint64_t *ret)
+static int gap_in(struct rst_range *busy, size_t n, uint64_t len, uint64_t *ret)
 {
 	uint64_t at;
 
-	qsort(busy, n, sizeof(*busy), span_cmp);
+	qsort(busy, n, sizeof(*busy), range_cmp);
 	/* above 4 GiB (clear of non-PIE programs and their brk), page gaps around */
 	for (int pass = 0; pass < 2; pass++) {
 		at = pass ? 0x10000000ull : 0x100000000ull;
@@ -1513,7 +1501,7 @@ static int gap_in(struct span *busy, size_t n, uint64_t len, uint64_t *ret)
  * so that no restorer maps over them before moving them. */
 static int stage_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
 {
-	struct span *busy = NULL;
+	struct rst_range *busy = NULL;
 	struct rst_vdso v;
 	size_t n = 0, cap;
 	int r;
@@ -1527,7 +1515,7 @@ static int stage_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
 	for (size_t k = 0; k < rs->norder; k++)
 		cap += rs->order[k]->mm->n_vmas;
 	{
-		struct span *b = realloc(busy, (cap + 1) * sizeof(*b));
+		struct rst_range *b = realloc(busy, (cap + 1) * sizeof(*b));
 
 		if (!b) {
 			free(busy);
@@ -1537,7 +1525,7 @@ static int stage_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
 	}
 	for (size_t k = 0; k < rs->norder; k++)
 		for (size_t i = 0; i < rs->order[k]->mm->n_vmas; i++)
-			busy[n++] = (struct span){ rs->order[k]->mm->vmas[i]->start,
+			busy[n++] = (struct rst_range){ rs->order[k]->mm->vmas[i]->start,
 						   rs->order[k]->mm->vmas[i]->end };
 	r = gap_in(busy, n, len, ret);
 	free(busy);
@@ -1551,7 +1539,7 @@ static int stage_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
  * with) and in the image's. */
 static int find_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
 {
-	struct span *busy = NULL;
+	struct rst_range *busy = NULL;
 	size_t n = 0;
 	struct rst_vma *v = (struct rst_vma *)(rs->pb + PLAN(rs)->vmas);
 	int r;
@@ -1560,7 +1548,7 @@ static int find_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
 	if (r < 0)
 		return sysfail(rs, r, "read /proc/self/maps");
 	{
-		struct span *b = realloc(busy, (n + PLAN(rs)->nvmas + 1) * sizeof(*b));
+		struct rst_range *b = realloc(busy, (n + PLAN(rs)->nvmas + 1) * sizeof(*b));
 
 		if (!b) {
 			free(busy);
@@ -1570,7 +1558,7 @@ static int find_gap(struct crcore_restore *rs, uint64_t len, uint64_t *ret)
 	}
 	for (uint32_t i = 0; i < PLAN(rs)->nvmas; i++)
 		if (v[i].kind != RST_VMA_VSYSCALL)
-			busy[n++] = (struct span){ v[i].start, v[i].end };
+			busy[n++] = (struct rst_range){ v[i].start, v[i].end };
 	r = gap_in(busy, n, len, ret);
 	free(busy);
 	if (r < 0)
