@@ -333,8 +333,11 @@ static bool exclusive(const struct mm_ctx *c, uint64_t s, uint64_t e)
 	return true;
 }
 
-/* The copy path: one PAGES (or PAGES_SHARED) record of [s, e). */
-static int copy_pages(struct mm_ctx *c, uint32_t type, uint64_t s, uint64_t e, bool readable)
+/* The copy path: one PAGES (or PAGES_SHARED) record of [s, e).
+ * readable: process_vm_readv can read it (else /proc/PID/mem); private:
+ * private memory, which may be shared copy-on-write (see exclusive). */
+static int copy_pages(struct mm_ctx *c, uint32_t type, uint64_t s, uint64_t e, bool readable,
+		      bool private)
 {
 	uint64_t len = e - s;
 	uint8_t hdr[8];
@@ -349,7 +352,7 @@ static int copy_pages(struct mm_ctx *c, uint32_t type, uint64_t s, uint64_t e, b
 	if (len >= (2u << 20))
 		madvise(buf, len, MADV_HUGEPAGE);
 	r = -EFAULT;
-	if (readable && exclusive(c, s, e)) {
+	if (readable && (!private || exclusive(c, s, e))) {
 		struct iovec l = { buf, len }, rv = { (void *)(uintptr_t)s, len };
 		ssize_t n = process_vm_readv(c->d->pid, &l, 1, &rv, 1, 0);
 
@@ -569,8 +572,11 @@ static int write_pages(struct mm_ctx *c)
 			continue;
 		for (uint64_t s = c->runs[i].start; s < c->runs[i].end && r == 0; s += CHUNK) {
 			uint64_t e = c->runs[i].end - s > CHUNK ? s + CHUNK : c->runs[i].end;
+			int k = c->kind[c->runs[i].vma];
 
-			r = copy_pages(c, CRIMG_T_PAGES, s, e, v->prot & PROT_READ);
+			r = copy_pages(c, CRIMG_T_PAGES, s, e, v->prot & PROT_READ,
+				       k == CRIMG__VMA_KIND__VMA_ANON_PRIVATE ||
+				       k == CRIMG__VMA_KIND__VMA_FILE_PRIVATE || k == CRIMG__VMA_KIND__VMA_GUARD);
 			c->st->records++;
 			c->st->pages += (e - s) / PAGE_SZ;
 			c->done += e - s;
@@ -1160,7 +1166,7 @@ static int write_shared(struct mm_ctx *root)
 		for (uint64_t s = root->inh[k].start; s < root->inh[k].end && r == 0; s += CHUNK) {
 			uint64_t e = root->inh[k].end - s > CHUNK ? s + CHUNK : root->inh[k].end;
 
-			r = copy_pages(root, CRIMG_T_PAGES_SHARED, s, e, true);
+			r = copy_pages(root, CRIMG_T_PAGES_SHARED, s, e, true, true);
 			root->st->records++;
 			root->st->pages += (e - s) / PAGE_SZ;
 		}
