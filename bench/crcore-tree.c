@@ -39,6 +39,8 @@ static double now(void)
 
 /* The tree's root: writes the shared memory, forks the others, says
  * ready on fd w. */
+#define ERRFILE "/dev/shm/cr-bench-tree.err"
+
 static int private_mem;
 static int st_text;       /* the wait status of the last tool that failed */
 
@@ -85,6 +87,12 @@ static int dump(pid_t pid, const char *img, const char *mode, double *secs)
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	d = fork();
 	if (d == 0) {
+		int e = open(ERRFILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (e >= 0 && e != 2) {
+			dup2(e, 2);
+			close(e);
+		}
 		if (mode)
 			execl(dumper, "cr-dump", mode, "-o", img, num, (char *)NULL);
 		else
@@ -102,15 +110,26 @@ static int dump(pid_t pid, const char *img, const char *mode, double *secs)
 	return 0;
 }
 
-/* How a tool ended, for the failure lines. */
+/* How a tool ended, and the last thing it said, for the failure lines. */
 static const char *how(int st)
 {
-	static char buf[64];
+	static char buf[640];
+	char said[512] = "";
+	FILE *f = fopen(ERRFILE, "re");
 
+	if (f) {
+		char line[512];
+
+		while (fgets(line, sizeof(line), f))
+			if (line[0] != '\n')
+				snprintf(said, sizeof(said), "%s", line);
+		fclose(f);
+		said[strcspn(said, "\n")] = 0;
+	}
 	if (WIFSIGNALED(st))
-		snprintf(buf, sizeof(buf), "killed by signal %d", WTERMSIG(st));
+		snprintf(buf, sizeof(buf), "killed by signal %d; %s", WTERMSIG(st), said);
 	else
-		snprintf(buf, sizeof(buf), "exit status %d", WEXITSTATUS(st));
+		snprintf(buf, sizeof(buf), "exit status %d; %s", WEXITSTATUS(st), said);
 	return buf;
 }
 
@@ -225,6 +244,12 @@ static void run(void)
 		t0 = now();
 		a = fork();
 		if (a == 0) {
+			int e = open(ERRFILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+			if (e >= 0 && e != 2) {
+				dup2(e, 2);
+				close(e);
+			}
 			execl(asmb, "cr-assemble", "-i", img, (char *)NULL);
 			_exit(127);
 		}
@@ -250,6 +275,7 @@ static void run(void)
 		r = 0;
 	}
 out:
+	unlink(ERRFILE);
 	unlink(img);
 	if (r > 0) {
 		/* the tree that is left: children first, then reap all, so that
